@@ -1,0 +1,82 @@
+// Every diagnostic pimc gives a user carries a stable code from this one table.
+// Tests assert codes, scripts may match them: never renumber, only add.
+//
+// Message shape: `PIMCnnnn: what, where, what to do` on one line.
+
+export const DIAGNOSTICS = {
+  // 01xx: reading files
+  PIMC0101: 'file not found or unreadable',
+  PIMC0102: 'not an ONNX model (protobuf decode failed or file truncated)',
+  PIMC0103: 'not a serialized TensorProto',
+  PIMC0104: 'output path not writable',
+  // 02xx: importing ONNX
+  PIMC0201: 'unsupported op(s)',
+  PIMC0202: 'node uses a value that is not defined',
+  PIMC0203: 'graph has a cycle',
+  PIMC0204: 'initializer data disagrees with its dims',
+  PIMC0205: 'unsupported element type',
+  PIMC0206: 'bad attribute',
+  PIMC0207: 'wrong number of inputs or outputs',
+  PIMC0208: 'unsupported opset',
+  PIMC0209: 'graph input or output without a usable type',
+  PIMC0210: 'value defined twice',
+  PIMC0211: 'unsupported model feature',
+  // 03xx: external data
+  PIMC0301: 'external data file missing',
+  PIMC0302: 'external data location escapes the model folder',
+  PIMC0303: 'external data range outside the file',
+  PIMC0304: 'bad external data entry',
+  // 04xx: IR verifier and shape inference
+  PIMC0401: 'IR verification failed',
+  PIMC0402: 'shape inference failed',
+  PIMC0403: 'type mismatch',
+  // 05xx: textual IR
+  PIMC0501: 'IR text does not parse',
+  PIMC0502: 'IR text refers to an unknown value',
+  PIMC0503: 'IR text has an unknown op or attribute',
+  // 06xx: running graphs
+  PIMC0601: 'missing or extra input',
+  PIMC0602: 'input does not match the graph input',
+  PIMC0603: 'op failed at run time',
+  PIMC0604: 'constant data not available',
+  PIMC0605: 'test data folder has no matching files',
+  // 07xx: command line and options
+  PIMC0701: 'bad command-line usage',
+  PIMC0702: 'unknown pass or pipeline',
+  PIMC0703: 'bad option value',
+} as const;
+
+export type DiagnosticCode = keyof typeof DIAGNOSTICS;
+
+/**
+ * An error caused by the user's input. The CLI prints `message` on one line
+ * and exits 2; anything that is not a PimcError is an internal error (exit 3).
+ */
+export class PimcError extends Error {
+  readonly code: DiagnosticCode;
+  readonly detail: string;
+
+  constructor(code: DiagnosticCode, detail: string) {
+    super(`${code}: ${oneLine(detail)}`);
+    this.name = 'PimcError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export function fail(code: DiagnosticCode, detail: string): never {
+  throw new PimcError(code, detail);
+}
+
+export function isPimcError(e: unknown): e is PimcError {
+  return e instanceof PimcError;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
+}
+
+/** Quotes a name for a message: node "x", file "y". */
+export function q(s: string): string {
+  return JSON.stringify(s);
+}

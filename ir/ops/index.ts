@@ -1,0 +1,3 @@
+// Loads every op definition (each file registers its ops when imported).
+import './arithmetic.js';
+import './shape.js';
