@@ -1,3 +1,4 @@
 // Loads every op definition (each file registers its ops when imported).
 import './arithmetic.js';
 import './shape.js';
+import './constant.js';
