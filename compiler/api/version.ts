@@ -1,0 +1,2 @@
+// The package version, also printed by `pimc --version` and in bundles.
+export const VERSION = '0.1.0';

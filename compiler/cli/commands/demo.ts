@@ -1,0 +1,33 @@
+// pimc demo: the main job on a bundled model.
+import type { Command } from 'commander';
+import { demo } from '../../api/demo.js';
+import { printJson, progress, progressDone, type CliIO } from '../io.js';
+
+export const DEMO_SCHEMA = 'pimc.demo/1';
+
+export function registerDemo(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('demo')
+    .description('import the bundled GPT-2 decode step, fold it, run it and check it against PyTorch')
+    .option('--json', `print one JSON document (schema ${DEMO_SCHEMA})`)
+    .action((o: { json?: boolean }) => {
+      const r = demo({ onStep: (t) => progress(io, t) });
+      progressDone(io);
+      if (o.json) {
+        printJson(io, { schema: DEMO_SCHEMA, ...r });
+      } else {
+        const ops = Object.entries(r.opCounts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+        io.out(`model       ${r.model}\n`);
+        io.out(`imported    ${r.opsImported} ops\n`);
+        io.out(`folded      ${r.opsFolded} ops (${ops})\n`);
+        io.out(`passes      ${r.timings.map((t) => `${t.pass} ${t.ms.toFixed(1)} ms`).join(', ')}\n`);
+        io.out(`ran         reference interpreter, ${r.run.ms.run.toFixed(1)} ms\n`);
+        for (const out of r.run.outputs) {
+          io.out(`  ${out.name.padEnd(16)} ${out.dtype}[${out.shape.join(', ')}]  max abs error vs PyTorch ${out.maxAbsError!.toExponential(2)} ${out.ok ? 'ok' : 'FAILED'}\n`);
+        }
+        io.out(`next token  ${r.topTokens.map((t) => `${t.id} (${t.logit.toFixed(3)})`).join(', ')}\n`);
+        io.out(r.run.ok ? 'all outputs match the reference\n' : 'outputs differ from the reference\n');
+      }
+      if (!r.run.ok) setExit(1);
+    });
+}
