@@ -1,4 +1,4 @@
-// Comparing and selecting: Equal, Where, Max, Min, Clip.
+// Comparing and selecting: Equal, Greater, Less, Where, Max, Min, Clip.
 
 import type { DType } from '../dtype.js';
 import { registerOp, type CanonicalizeContext, type InferContext } from '../registry.js';
@@ -13,18 +13,25 @@ import {
 const maxNaN: Binary = (a, b) => (a >= b || a !== a ? a : b);
 const minNaN: Binary = (a, b) => (a <= b || a !== a ? a : b);
 
-registerOp(op({
-  type: 'Equal',
-  summary: 'a == b elementwise, broadcasting; bool result (NaN equals nothing)',
-  opsets: [7, 23],
-  inputs: [2, 2],
-  outputs: [1, 1],
-  attrs: {},
-  infer: (ctx) => broadcastInfer(ctx, 'bool'),
-  run: (ctx, inputs) => [binaryKernel(need(ctx, inputs, 0), need(ctx, inputs, 1), 'bool', (a, b) => (a === b ? 1 : 0))],
-  cost: elementwiseCost(1),
-  example: '%m : bool[2, 3] = Equal(%a, %b)',
-}));
+/** A broadcasting comparison with a bool result (NaN compares false). */
+function comparison(type: string, summary: string, f: Binary, opsets: [number, number]) {
+  registerOp(op({
+    type,
+    summary,
+    opsets,
+    inputs: [2, 2],
+    outputs: [1, 1],
+    attrs: {},
+    infer: (ctx) => broadcastInfer(ctx, 'bool'),
+    run: (ctx, inputs) => [binaryKernel(need(ctx, inputs, 0), need(ctx, inputs, 1), 'bool', (a, b) => (f(a, b) ? 1 : 0))],
+    cost: elementwiseCost(1),
+    example: `%m : bool[2, 3] = ${type}(%a, %b)`,
+  }));
+}
+
+comparison('Equal', 'a == b elementwise, broadcasting; bool result (NaN equals nothing)', (a, b) => (a === b ? 1 : 0), [7, 23]);
+comparison('Greater', 'a > b elementwise, broadcasting; bool result', (a, b) => (a > b ? 1 : 0), [7, 23]);
+comparison('Less', 'a < b elementwise, broadcasting; bool result', (a, b) => (a < b ? 1 : 0), [7, 23]);
 
 registerOp(op({
   type: 'Where',
