@@ -30,8 +30,10 @@ type Mutation =
   | { kind: 'truncate'; at: number }
   | { kind: 'duplicate'; at: number; count: number };
 
+// Byte flips dominate so that many mutants still decode and reach the later
+// stages (typing, canonicalization, folding); the rest break the framing.
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }) },
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }) }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 16 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
@@ -55,7 +57,7 @@ describe('mutated model files', () => {
   it('never crash the importer or the fold pipeline', () => {
     let imported = 0;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), (s, ms) => {
+      fc.property(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), (s, ms) => {
         const bytes = apply(seeds[s]!, ms);
         try {
           const g = importOnnxBytes(bytes, { baseDir, fileName: 'fuzz.onnx' });
@@ -69,7 +71,7 @@ describe('mutated model files', () => {
       }),
       { numRuns: 4000, seed: 20261123 },
     );
-    // the mutations must not all be rejected at decode: some models still import
-    expect(imported).toBeGreaterThan(100);
+    // the mutations must not all be rejected at decode: many mutants import
+    expect(imported).toBeGreaterThan(150);
   });
 });

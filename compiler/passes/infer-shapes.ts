@@ -90,7 +90,7 @@ export function inferOp(g: Graph, op: Op, symbolic: Map<Value, Dim[]>, unknownDi
     const vals = def.symbolic(ctx);
     op.outputs.forEach((o, i) => {
       const s = vals[i];
-      if (s && o.type && isInteger(o.type.dtype) && s.length <= SYMBOLIC_MAX) symbolic.set(o, s);
+      if (s && o.type && (isInteger(o.type.dtype) || o.type.dtype === 'bool') && s.length <= SYMBOLIC_MAX) symbolic.set(o, s);
     });
   }
 }

@@ -13,8 +13,33 @@ import {
 const maxNaN: Binary = (a, b) => (a >= b || a !== a ? a : b);
 const minNaN: Binary = (a, b) => (a <= b || a !== a ? a : b);
 
+/** Broadcasts two symbolic 1-D values (length 1 stretches), or undefined. */
+function pairwise(a: Dim[] | undefined, b: Dim[] | undefined): [Dim, Dim][] | undefined {
+  if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return undefined;
+  const n = Math.max(a.length, b.length);
+  return Array.from({ length: n }, (_, i) => [a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!]);
+}
+
+/**
+ * Equal over symbolic shape values: exporters compare a shape with -1 before
+ * an Expand. A size (symbol) never equals a negative number and always equals
+ * itself; anything else is unknown.
+ */
+function symbolicEqual(ctx: InferContext): (Dim[] | undefined)[] {
+  const pairs = pairwise(ctx.symbolicInput(0), ctx.symbolicInput(1));
+  if (!pairs) return [undefined];
+  const out: Dim[] = [];
+  for (const [a, b] of pairs) {
+    if (a === b) out.push(1);
+    else if (typeof a === 'number' && typeof b === 'number') out.push(0);
+    else if ((typeof a === 'number' && a < 0) || (typeof b === 'number' && b < 0)) out.push(0);
+    else return [undefined];
+  }
+  return [out];
+}
+
 /** A broadcasting comparison with a bool result (NaN compares false). */
-function comparison(type: string, summary: string, f: Binary, opsets: [number, number]) {
+function comparison(type: string, summary: string, f: Binary, opsets: [number, number], symbolic?: (ctx: InferContext) => (Dim[] | undefined)[]) {
   registerOp(op({
     type,
     summary,
@@ -23,13 +48,14 @@ function comparison(type: string, summary: string, f: Binary, opsets: [number, n
     outputs: [1, 1],
     attrs: {},
     infer: (ctx) => broadcastInfer(ctx, 'bool'),
+    symbolic,
     run: (ctx, inputs) => [binaryKernel(need(ctx, inputs, 0), need(ctx, inputs, 1), 'bool', (a, b) => (f(a, b) ? 1 : 0))],
     cost: elementwiseCost(1),
     example: `%m : bool[2, 3] = ${type}(%a, %b)`,
   }));
 }
 
-comparison('Equal', 'a == b elementwise, broadcasting; bool result (NaN equals nothing)', (a, b) => (a === b ? 1 : 0), [7, 23]);
+comparison('Equal', 'a == b elementwise, broadcasting; bool result (NaN equals nothing)', (a, b) => (a === b ? 1 : 0), [7, 23], symbolicEqual);
 comparison('Greater', 'a > b elementwise, broadcasting; bool result', (a, b) => (a > b ? 1 : 0), [7, 23]);
 comparison('Less', 'a < b elementwise, broadcasting; bool result', (a, b) => (a < b ? 1 : 0), [7, 23]);
 
@@ -47,6 +73,14 @@ registerOp(op({
     if (c.dtype !== 'bool') ctx.error(`condition must be bool, got ${c.dtype}`);
     if (x.dtype !== y.dtype) ctx.error(`x and y have different element types (${x.dtype} and ${y.dtype})`);
     return [{ dtype: x.dtype, shape: broadcastMany([c.shape, x.shape, y.shape], ctx) }];
+  },
+  // With a known condition, pick symbolic elements (the exporter's Expand-shape idiom).
+  symbolic: (ctx) => {
+    const c = ctx.symbolicInput(0);
+    const pairs = pairwise(ctx.symbolicInput(1), ctx.symbolicInput(2));
+    if (!c || !pairs || !c.every((d) => typeof d === 'number')) return [undefined];
+    if (c.length !== pairs.length && c.length !== 1) return [undefined];
+    return [pairs.map(([x, y], i) => (c[c.length === 1 ? 0 : i] ? x : y))];
   },
   run: (ctx, inputs) => {
     const c = need(ctx, inputs, 0);
