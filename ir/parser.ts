@@ -7,7 +7,6 @@
 //    and attributes, element types, literal counts.
 // Every problem, whatever the input, surfaces as a PimcError with a line:col.
 
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import {
   createToken, EmbeddedActionsParser, EOF, Lexer,
@@ -18,6 +17,7 @@ import { fail, isPimcError, PimcError, q } from './diagnostics.js';
 import { bytesPerElement, coerceScalar, isDType, isFloat, type DType } from './dtype.js';
 import { ConstantData, Graph, Op, Value, type AttrValue } from './graph.js';
 import { tensorFromRaw } from './raw.js';
+import { checkLocation, readRange, resolveConfined } from './files.js';
 import { lookupOp } from './registry.js';
 import { Tensor, sizeOf } from './tensor.js';
 import type { Dim, TensorType } from './types.js';
@@ -479,9 +479,15 @@ class Builder {
     const length = this.int(body.length, 0);
     const need = sizeOf(shape) * bytesPerElement(dtype);
     if (length !== need) this.bad(`length ${length} does not match ${dtype}[${shape.join(', ')}] (${need} bytes)`, body.length);
-    // Resolved now, so a later change of working directory does not move the file.
-    const abs = nodePath.resolve(this.opts.baseDir ?? process.cwd(), file);
-    return new ConstantData(dtype, shape, { kind: 'file', path: file, offset, length }, () => readRange(abs, offset, length, dtype, shape));
+    try {
+      checkLocation(file, 'file constant');
+    } catch (e) {
+      fail('PIMC0302', `${(e as Error).message.replace(/^PIMC\d+: /, '')} ${this.at(body.path)}`);
+    }
+    // The folder is fixed now, so a later change of working directory does not move the file.
+    const base = nodePath.resolve(this.opts.baseDir ?? process.cwd());
+    return new ConstantData(dtype, shape, { kind: 'file', path: file, offset, length }, () =>
+      tensorFromRaw(dtype, shape, readRange(resolveConfined(base, file, `constant data ${q(file)}`), offset, length)));
   }
 
   private attrValue(v: AttrValAst): AttrValue {
@@ -512,28 +518,3 @@ class Builder {
   }
 }
 
-/** Reads just [offset, offset + length) of a weight file (the lazy loader of `file` constants). */
-function readRange(abs: string, offset: number, length: number, dtype: DType, shape: number[]): Tensor {
-  let fd: number;
-  try {
-    fd = fs.openSync(abs, 'r');
-  } catch {
-    return fail('PIMC0301', `constant data file ${q(abs)} is missing or unreadable, check the file or the IR's base folder`);
-  }
-  try {
-    const bytes = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, bytes, done, length - done, offset + done);
-      if (n === 0) break;
-      done += n;
-    }
-    if (done < length) fail('PIMC0303', `constant data range ${offset}+${length} is outside file ${q(abs)}`);
-    return tensorFromRaw(dtype, shape, bytes);
-  } catch (e) {
-    if (isPimcError(e)) throw e;
-    return fail('PIMC0301', `constant data file ${q(abs)} is unreadable (${e instanceof Error ? e.message : String(e)})`);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

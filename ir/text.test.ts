@@ -390,3 +390,29 @@ describe('parse errors', () => {
     expect(parsed).toBeGreaterThan(0);
   });
 });
+
+describe('file constants stay inside the base folder', () => {
+  const text = (loc: string) => `graph "g" {\n  opset "" 17\n  const %w : f32[2] = file ${JSON.stringify(loc)} offset 0 length 8\n  output %w\n}\n`;
+  it('refuses an absolute path or a .. that leaves, at parse time, with the location', () => {
+    for (const loc of ['/etc/passwd', '../w.bin', 'a/../../w.bin']) {
+      let err: unknown;
+      try {
+        parseGraph(text(loc));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(PimcError);
+      expect((err as PimcError).message).toMatch(/^PIMC0302: .* at line 3:\d+$/);
+    }
+  });
+
+  it('refuses a link out of the folder when the data is read', () => {
+    const outer = fs.mkdtempSync(path.join(os.tmpdir(), 'pimc-ir-link-'));
+    const inner = path.join(outer, 'in');
+    fs.mkdirSync(inner);
+    fs.writeFileSync(path.join(outer, 'secret.bin'), new Uint8Array(8));
+    fs.symlinkSync(path.join(outer, 'secret.bin'), path.join(inner, 'w.bin'));
+    const g = parseGraph(text('w.bin'), { baseDir: inner });
+    expect(() => g.constants[0]!.constant!.get()).toThrow(/^PIMC0302: .*link/);
+  });
+});

@@ -1,8 +1,5 @@
-// External data: tensors whose bytes live in a file beside the model.
-//
-// Confinement rule: the file must resolve to a path inside the model's folder.
-// An absolute location, a `..` that leaves the folder, or a symbolic link whose
-// target is outside it is refused before anything is read.
+// External data: tensors whose bytes live in a file beside the model, read
+// lazily and only from inside the model's folder (ir/files.ts).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,8 +7,9 @@ import { fail, q } from '../../ir/diagnostics.js';
 import { bytesPerElement, type DType } from '../../ir/dtype.js';
 import { ConstantData } from '../../ir/graph.js';
 import { tensorFromRaw } from '../../ir/raw.js';
+import { readRange, resolveConfined } from '../../ir/files.js';
 import { sizeOf } from '../../ir/tensor.js';
-import { toNum, type ITensorProto } from './tensor-proto.js';
+import type { ITensorProto } from './tensor-proto.js';
 
 export interface ExternalRef {
   location: string;
@@ -34,37 +32,6 @@ export function parseExternalRef(t: ITensorProto, where: string): ExternalRef {
   }
   if (!location) fail('PIMC0304', `${where} has external data without a location`);
   return { location, offset, length };
-}
-
-/**
- * Resolves a location against the model folder, refusing anything that leaves
- * it. Returns the real path of the data file.
- */
-export function resolveConfined(baseDir: string, location: string, where: string): string {
-  if (path.isAbsolute(location) || /^[A-Za-z]:[\\/]/.test(location) || location.startsWith('\\')) {
-    fail('PIMC0302', `${where}: external data location ${q(location)} is absolute; it must be a path inside the model folder`);
-  }
-  const root = fs.realpathSync(baseDir);
-  const joined = path.resolve(root, location);
-  if (!isInside(root, joined)) {
-    fail('PIMC0302', `${where}: external data location ${q(location)} leaves the model folder ${q(baseDir)}`);
-  }
-  let real: string;
-  try {
-    real = fs.realpathSync(joined);
-  } catch {
-    return fail('PIMC0301', `${where}: external data file ${q(location)} is missing (looked in ${q(baseDir)})`);
-  }
-  if (!isInside(root, real)) {
-    fail('PIMC0302', `${where}: external data file ${q(location)} is a link to ${q(real)}, outside the model folder`);
-  }
-  if (!fs.statSync(real).isFile()) fail('PIMC0301', `${where}: external data location ${q(location)} is not a file`);
-  return real;
-}
-
-function isInside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' ? false : !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /**
@@ -93,25 +60,4 @@ export function externalConstant(
     const bytes = readRange(file, ref.offset, length);
     return tensorFromRaw(dtype, shape, bytes);
   });
-}
-
-export function readRange(file: string, offset: number, length: number): Uint8Array {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return fail('PIMC0301', `file ${q(file)} is missing or unreadable`);
-  }
-  try {
-    const buf = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, buf, done, length - done, offset + done);
-      if (n === 0) fail('PIMC0303', `file ${q(file)} ended before byte ${offset + length}`);
-      done += n;
-    }
-    return new Uint8Array(buf.buffer, buf.byteOffset, length);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
