@@ -4,6 +4,7 @@ import './infer-shapes-pass.js';
 import './fold-constants.js';
 import './dce.js';
 import './cse.js';
+import { FUSION_PASSES } from './fusion/index.js';
 
 export const PIPELINES: Readonly<Record<string, readonly string[]>> = {
   /** Clean up what exporters write: shape subgraphs, duplicates, dead code. */
@@ -12,6 +13,17 @@ export const PIPELINES: Readonly<Record<string, readonly string[]>> = {
     'fold-constants',
     'cse',
     'fold-constants',
+    'dce',
+  ],
+  /** fold, then turn exporter patterns into transformer ops. */
+  fuse: [
+    'infer-shapes',
+    'fold-constants',
+    'cse',
+    'fold-constants',
+    'dce',
+    ...FUSION_PASSES,
+    'cse',
     'dce',
   ],
 };

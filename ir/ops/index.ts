@@ -25,3 +25,5 @@ import './normalization.js';
 import './reduce.js';
 import './rotary.js';
 import './attention.js';
+// The compiler's own transformer ops (made by fusion)
+import './pimc/index.js';

@@ -1,4 +1,4 @@
-// pimc import MODEL [--emit onnx|ir|folded] [-o FILE]
+// pimc import MODEL [--emit onnx|ir|folded|fused] [-o FILE]
 import type { Command } from 'commander';
 import { printGraph } from '../../../ir/printer.js';
 import { writeFileAtomic } from '../../api/files.js';
@@ -12,7 +12,7 @@ export function registerImport(program: Command, io: CliIO): void {
     .command('import')
     .description('import a model and print its IR at a stage, as text')
     .argument('<model>', 'ONNX model file (or .ir text)')
-    .option('--emit <stage>', 'stage to stop at: onnx (as imported), ir (typed), folded', 'folded')
+    .option('--emit <stage>', 'stage to stop at: onnx (as imported), ir (typed), folded, fused (transformer ops)', 'folded')
     .option('-o, --output <file>', 'write the IR text to a file instead of stdout')
     .option('--print-after <passes>', 'print the IR after these passes (comma-separated, or "all") to stderr')
     .option('--timings', 'print the time each pass took to stderr')

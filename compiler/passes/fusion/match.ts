@@ -1,0 +1,102 @@
+// Pattern matching over the IR for the fusion passes: small, explicit helpers
+// rather than a pattern language, so each fusion reads as the exporter code
+// it recognizes.
+
+import type { Graph, Op, Value } from '../../../ir/graph.js';
+import { Op as OpClass } from '../../../ir/graph.js';
+import type { Tensor } from '../../../ir/tensor.js';
+import type { AttrValue } from '../../../ir/graph.js';
+
+/** The domain of the compiler's own transformer ops. */
+export const PIMC_DOMAIN = 'pimc';
+
+/** Who reads what, and which values the graph returns; rebuilt per pass run. */
+export class Uses {
+  private readonly users: Map<Value, Op[]>;
+  private readonly outputs: Set<Value>;
+
+  constructor(g: Graph) {
+    this.users = g.users();
+    this.outputs = new Set(g.outputs);
+  }
+
+  of(v: Value): Op[] {
+    return this.users.get(v) ?? [];
+  }
+
+  /** True when only `op` reads v and the graph does not return it. */
+  onlyBy(v: Value, op: Op): boolean {
+    const u = this.of(v);
+    return !this.outputs.has(v) && u.length === 1 && u[0] === op;
+  }
+
+  isGraphOutput(v: Value): boolean {
+    return this.outputs.has(v);
+  }
+}
+
+/** The op producing v if it has the given type (ONNX domain unless given). */
+export function producer(v: Value | null | undefined, type: string, domain = ''): Op | undefined {
+  const p = v?.producer;
+  return p && p.type === type && p.domain === domain ? p : undefined;
+}
+
+/** The value of a constant with one element (any shape of size 1), else undefined. */
+export function scalarConst(v: Value | null | undefined): number | undefined {
+  const c = v?.constant;
+  if (!c || !c.available || c.shape.reduce((a, b) => a * b, 1) !== 1) return undefined;
+  return c.get().at(0);
+}
+
+export function constTensor(v: Value | null | undefined): Tensor | undefined {
+  const c = v?.constant;
+  return c && c.available ? c.get() : undefined;
+}
+
+/** For a commutative binary op, the input that is not `known` (or undefined). */
+export function otherInput(op: Op, known: Value): Value | undefined {
+  const [a, b] = op.inputs;
+  if (a === known && b) return b;
+  if (b === known && a) return a;
+  return undefined;
+}
+
+/** Int attribute with a default. */
+export function intAttr(op: Op, name: string, fallback: number): number {
+  const a = op.attrs.get(name);
+  return a && a.kind === 'int' ? a.value : fallback;
+}
+
+export function attrs(entries: Record<string, AttrValue>): Map<string, AttrValue> {
+  return new Map(Object.entries(entries));
+}
+
+/**
+ * Replaces the matched ops by one fused op. The fused op takes the name of
+ * `anchor` (so it keeps an exporter node name), produces `outputs` (values of
+ * the matched ops, so every user stays connected), and sits where the last
+ * matched op was — its inputs are all defined before that point, so the
+ * order stays topological. Callers check that no other op reads an
+ * intermediate value of the match.
+ */
+export function fuse(
+  g: Graph,
+  matched: readonly Op[],
+  init: { type: string; anchor: Op; inputs: (Value | null)[]; outputs: Value[]; attrs?: Map<string, AttrValue>; domain?: string },
+): Op {
+  const set = new Set(matched);
+  const last = Math.max(...matched.map((m) => g.ops.indexOf(m)));
+  const fused = new OpClass({
+    name: init.anchor.name,
+    type: init.type,
+    domain: init.domain ?? PIMC_DOMAIN,
+    inputs: init.inputs,
+    outputs: init.outputs,
+    attrs: init.attrs ?? new Map(),
+    device: init.anchor.device,
+  });
+  const at = g.ops[last]!;
+  g.ops = g.ops.flatMap((o) => (o === at ? [fused] : set.has(o) ? [] : [o]));
+  if (!g.opsets.has(fused.domain)) g.opsets.set(fused.domain, 1);
+  return fused;
+}
