@@ -44,6 +44,17 @@ export const DIAGNOSTICS = {
   PIMC0701: 'bad command-line usage',
   PIMC0702: 'unknown pass or pipeline',
   PIMC0703: 'bad option value',
+  // 08xx: hardware descriptions and placement files
+  PIMC0801: 'unknown hardware preset',
+  PIMC0802: 'hardware description is not valid JSON',
+  PIMC0803: 'hardware description misses a field',
+  PIMC0804: 'hardware description has a wrong value',
+  PIMC0805: 'hardware description has an unknown field',
+  PIMC0806: 'hardware number without a source',
+  PIMC0807: 'placement file is malformed',
+  PIMC0808: 'placement names an op that does not exist',
+  PIMC0809: 'placement puts an op on a device that cannot run it',
+  PIMC0810: 'analysis cannot bind the model to the phase asked',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

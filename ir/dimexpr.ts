@@ -16,9 +16,18 @@ export function isSymbolName(s: string): boolean {
   return IDENT.test(s);
 }
 
+/** Parsed polynomials by spelling: the same few dims recur on every value. */
+const PARSED = new Map<string, Poly>();
+
 function toPoly(d: Dim): Poly {
   if (typeof d === 'number') return new Map(d === 0 ? [] : [['', d]]);
-  return parsePoly(d);
+  let p = PARSED.get(d);
+  if (!p) {
+    p = parsePoly(d);
+    if (PARSED.size > 10_000) PARSED.clear();
+    PARSED.set(d, p);
+  }
+  return new Map(p);
 }
 
 function fromPoly(p: Poly): Dim {
@@ -117,8 +126,11 @@ export function dimProduct(dims: readonly Dim[]): Dim {
 /** The value of a dim once its symbols are bound, or undefined if some are not. */
 export function evalDim(d: Dim, env: ReadonlyMap<string, number>): number | undefined {
   if (typeof d === 'number') return d;
+  const direct = env.get(d);
+  if (direct !== undefined) return direct;
   let total = 0;
-  for (const [m, c] of toPoly(d)) {
+  toPoly(d);
+  for (const [m, c] of PARSED.get(d)!) {
     let v = c;
     if (m !== '') {
       for (const n of m.split('*')) {

@@ -11,7 +11,7 @@ import * as nodePath from 'node:path';
 import {
   createToken, EmbeddedActionsParser, EOF, Lexer,
   type IParserErrorMessageProvider, type IToken, type TokenType,
-} from 'chevrotain';
+} from './chevrotain.js';
 import { parseDim } from './dimexpr.js';
 import { fail, isPimcError, PimcError, q } from './diagnostics.js';
 import { bytesPerElement, coerceScalar, isDType, isFloat, type DType } from './dtype.js';

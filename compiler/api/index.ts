@@ -13,5 +13,7 @@ export { runConformance, runCase, findCases, readExclusions, type CaseResult, ty
 export { loadModel, STAGES, type Stage, type LoadedModel, type LoadOptions } from './model.js';
 export { runModel, RUN_CHECK_TOLERANCE, type RunModelOptions, type RunReport, type OutputReport } from './run.js';
 export { demo, type DemoReport } from './demo.js';
+export { analyzeModel, readPlacementFile, ANALYZE_SCHEMA, type AnalyzeOptions, type AnalyzeReport, type ScenarioReport, type OpReport } from './analyze.js';
+export { loadHardware, presetNames, devicesOf, type Hardware, type Device } from '../../runtime-sim/hardware/index.js';
 export { runCli } from '../cli/main.js';
 export { VERSION } from './version.js';

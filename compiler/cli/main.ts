@@ -4,6 +4,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { isPimcError } from '../../ir/diagnostics.js';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerConformance } from './commands/conformance.js';
 import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
@@ -24,6 +25,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
   registerRun(program, io, setExit);
   registerConformance(program, io, setExit);
   registerDemo(program, io, setExit);
+  registerAnalyze(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: () => {} });
   try {
     await program.parseAsync([...argv], { from: 'user' });

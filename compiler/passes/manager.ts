@@ -19,6 +19,8 @@ export interface Pass {
 
 const PASSES = new Map<string, Pass>();
 
+const VERIFY_BY_DEFAULT = !!process.env.VITEST || process.env.PIMC_VERIFY === '1';
+
 export function registerPass(p: Pass): Pass {
   if (PASSES.has(p.name)) throw new Error(`internal: pass ${p.name} registered twice`);
   PASSES.set(p.name, p);
@@ -36,7 +38,11 @@ export function allPasses(): Pass[] {
 }
 
 export interface PipelineOptions {
-  /** Run the verifier after every pass (default true: it is cheap). */
+  /**
+   * Run the verifier after every pass. Default: on under the test runner
+   * (VITEST) or with PIMC_VERIFY=1, off otherwise (it costs about a tenth of
+   * the pipeline on 7B-sized graphs).
+   */
   verifyEach?: boolean;
   /** Pass names after which to call onPrint, or 'all'. */
   printAfter?: readonly string[] | 'all';
@@ -61,7 +67,7 @@ export function runPasses(g: Graph, names: readonly string[], opts: PipelineOpti
     const r = p.run(g);
     const step = { pass: p.name, ms: performance.now() - t0, changed: r.changed };
     timings.push(step);
-    if (opts.verifyEach !== false) {
+    if (opts.verifyEach ?? VERIFY_BY_DEFAULT) {
       try {
         verifyGraph(g, { requireTypes: true });
       } catch (e) {

@@ -58,6 +58,12 @@ export interface BuildOptions extends SizeOptions {
   testPast?: number;
   /** Seed of the test inputs. Default: the weight seed. */
   testSeed?: number;
+  /**
+   * Write external weights as holes of a sparse file (zeros): right shapes and
+   * file layout for analysis and compile-time work at 7B scale, no disk
+   * traffic. Not for checking numbers.
+   */
+  sparseWeights?: boolean;
   /** Progress of the external data file, in bytes. */
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
@@ -87,6 +93,7 @@ export async function buildModel(opts: BuildOptions): Promise<BuildResult> {
     externalData: opts.externalData ?? 'auto',
     externalDataThreshold: opts.externalDataThreshold ?? 1024,
     onProgress: opts.onProgress,
+    sparseWeights: opts.sparseWeights,
   });
   const result: BuildResult = {
     modelPath,

@@ -1,0 +1,86 @@
+// HBM-PIM kernel time from the structure of the kernels the backend emits
+// (HARDWARE.md 3.5) and the DRAM timing of the hardware description, not from
+// a fitted curve: the estimate can say what it is made of.
+//
+// GEMV on one pseudo-channel (all 64 run in parallel, in lock step):
+//   per (output round, input tile of 128): 8 GRF_A writes + (rows of 8 x K/16)
+//   MACs, each a column command spaced tCCD_L; every DRAM row (32 bursts) costs
+//   one PRE + ACT (tRP + ACT-to-first-MAC);
+//   per output round: 8 NOP-store writes, then the host reads 8 bursts per PCU;
+//   once per kernel: entering and leaving AB-PIM mode;
+//   refresh steals tRFC every tREFI.
+// Element-wise kernels: per tile of 8 bursts, 8 FILL reads + 8 op reads +
+// 8 store writes, touching three rows (two operands, one result).
+
+import type { Hardware } from '../../runtime-sim/hardware/types.js';
+
+export interface PimParts {
+  /** Cycles by what they are spent on. */
+  mac: number;
+  rowSwitch: number;
+  inputWrites: number;
+  readBack: number;
+  modeSwitch: number;
+  refresh: number;
+}
+
+export const sumParts = (p: PimParts): number => p.mac + p.rowSwitch + p.inputWrites + p.readBack + p.modeSwitch + p.refresh;
+
+function geometry(hw: Hardware) {
+  const hbm = hw.memory.hbm!;
+  const pim = hw.pim!;
+  const pch = hbm.stacks * hbm.pseudoChannelsPerStack;
+  const pcus = pch * pim.pcusPerPseudoChannel;
+  const t = hbm.timing;
+  return {
+    pch,
+    pcus,
+    pcusPerPch: pim.pcusPerPseudoChannel,
+    lanes: pim.lanes,
+    ccd: t.tCCD_L,
+    ccdS: t.tCCD_S,
+    rowBursts: hbm.rowBytes / hbm.burstBytes,
+    rowSwitch: t.tRP + pim.actToFirstMacCycles,
+    refreshShare: t.tRFC / t.tREFI,
+    mode: pim.modeEnterCycles + pim.modeExitCycles,
+    tck: hbm.tCKns * 1e-9,
+  };
+}
+
+/** Rows of 8 outputs per PCU per round, as the GEMV layout assigns them. */
+const OUTPUT_ROWS_PER_PCU = 8;
+/** Elements of one input tile (8 bursts of 16 lanes in GRF_A). */
+const INPUT_TILE = 128;
+
+/**
+ * `vectors` input vectors of `k` elements against matrices with `outputs`
+ * rows in total (one weight matrix, or all heads' KV caches side by side).
+ */
+export function pimGemvCycles(hw: Hardware, vectors: number, outputs: number, k: number): PimParts {
+  const g = geometry(hw);
+  const rounds = Math.ceil(outputs / (g.pcus * OUTPUT_ROWS_PER_PCU));
+  const tiles = Math.ceil(k / INPUT_TILE);
+  const macsPerPcu = vectors * rounds * OUTPUT_ROWS_PER_PCU * Math.ceil(k / g.lanes);
+  const mac = macsPerPcu * g.ccd;
+  const rowSwitch = Math.ceil(macsPerPcu / g.rowBursts) * g.rowSwitch;
+  const inputWrites = vectors * rounds * tiles * 8 * g.ccd;
+  const readBack = vectors * rounds * (8 * g.ccd + g.pcusPerPch * 8 * g.ccdS);
+  const busy = mac + rowSwitch + inputWrites + readBack + g.mode;
+  const refresh = busy * (g.refreshShare / (1 - g.refreshShare));
+  return { mac, rowSwitch, inputWrites, readBack, modeSwitch: g.mode, refresh };
+}
+
+/** An element-wise kernel over n elements; `commands` column commands per tile (24 for add/mul, 16 for ReLU). */
+export function pimElementwiseCycles(hw: Hardware, n: number, commands = 24): PimParts {
+  const g = geometry(hw);
+  const tiles = Math.ceil(n / (g.pcus * g.lanes * 8));
+  const mac = tiles * commands * g.ccd;
+  const rowSwitch = tiles * (commands / 8) * g.rowSwitch;
+  const busy = mac + rowSwitch + g.mode;
+  const refresh = busy * (g.refreshShare / (1 - g.refreshShare));
+  return { mac, rowSwitch, inputWrites: 0, readBack: 0, modeSwitch: g.mode, refresh };
+}
+
+export function cyclesToSeconds(hw: Hardware, cycles: number): number {
+  return cycles * geometry(hw).tck;
+}
