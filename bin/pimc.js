@@ -9,5 +9,12 @@ if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('pimc: not built yet; run `npm install` (or `npm run build`) in the pimc folder first\n');
   process.exit(3);
 }
+// A closed pipe (pimc ... | head) ends the output; it is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 const { runCli } = await import(main.href);
 process.exitCode = await runCli(process.argv.slice(2));

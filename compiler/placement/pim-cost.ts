@@ -2,7 +2,8 @@
 // (HARDWARE.md 3.5) and the DRAM timing of the hardware description, not from
 // a fitted curve: the estimate can say what it is made of.
 //
-// GEMV on one pseudo-channel (all 64 run in parallel, in lock step):
+// GEMV on one pseudo-channel (all 64 run in parallel, in lock step; a matrix
+// with fewer rows than the PCUs hold is also cut along its input dimension):
 //   per (output round, input tile of 128): 8 GRF_A writes + (rows of 8 x K/16)
 //   MACs, each a column command spaced tCCD_L; every DRAM row (32 bursts) costs
 //   one PRE + ACT (tRP + ACT-to-first-MAC);
@@ -53,12 +54,24 @@ const OUTPUT_ROWS_PER_PCU = 8;
 const INPUT_TILE = 128;
 
 /**
+ * How many slices the input dimension is cut into. With fewer output rows
+ * than PCU rows (8 per PCU), the layout gives each slice of the input its own
+ * PCUs and the host adds the partial sums, so every PCU works.
+ */
+export function pimInputSplit(hw: Hardware, outputs: number, k: number): number {
+  const g = geometry(hw);
+  return Math.max(1, Math.min(Math.floor((g.pcus * OUTPUT_ROWS_PER_PCU) / outputs), Math.ceil(k / INPUT_TILE)));
+}
+
+/**
  * `vectors` input vectors of `k` elements against matrices with `outputs`
  * rows in total (one weight matrix, or all heads' KV caches side by side).
  */
-export function pimGemvCycles(hw: Hardware, vectors: number, outputs: number, k: number): PimParts {
+export function pimGemvCycles(hw: Hardware, vectors: number, outputs: number, k0: number): PimParts {
   const g = geometry(hw);
-  const rounds = Math.ceil(outputs / (g.pcus * OUTPUT_ROWS_PER_PCU));
+  const split = pimInputSplit(hw, outputs, k0);
+  const k = Math.ceil(k0 / split);
+  const rounds = Math.ceil((outputs * split) / (g.pcus * OUTPUT_ROWS_PER_PCU));
   const tiles = Math.ceil(k / INPUT_TILE);
   const macsPerPcu = vectors * rounds * OUTPUT_ROWS_PER_PCU * Math.ceil(k / g.lanes);
   const mac = macsPerPcu * g.ccd;

@@ -100,7 +100,9 @@ export function registerAnalyze(program: Command, io: CliIO): void {
       const devices = report.hardware.devices;
       io.out(`model     ${report.model}\n`);
       io.out(`hardware  ${report.hardware.name} (${devices.join(', ')})\n`);
-      io.out(`scenario  ${s0.phase}, ${s0.phase === 'decode' ? 'KV length' : 'prompt length'} ${s0.kvLen}; estimated time per ${s0.phase === 'decode' ? 'token' : 'prefill'}\n\n`);
+      const fixed = s0.notes.some((n) => n.startsWith('static shapes'));
+      const length = fixed ? 'lengths fixed by the model' : `${s0.phase === 'decode' ? 'KV length' : 'prompt length'} ${s0.kvLen}`;
+      io.out(`scenario  ${s0.phase}, ${length}; estimated time per ${s0.phase === 'decode' ? 'token' : 'prefill'}\n\n`);
       summary(io, report.scenarios, devices);
       for (const n of s0.notes) io.out(`note: ${n}\n`);
       for (const r of report.scenarios) {

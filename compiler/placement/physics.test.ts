@@ -1,0 +1,75 @@
+// What the physics says must show in the decisions, on builder models of real
+// sizes (weights left as sparse holes: placement needs only shapes):
+// - decode, batch 1: weight GEMVs and attention run in the PIM banks;
+// - as the batch grows, weight GEMVs move to the NPU, attention stays in memory;
+// - prefill runs on the NPU.
+// And the optimal placement is never worse than a baseline, and strictly
+// better than each baseline somewhere in the grid.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel } from '../../examples/builders/index.js';
+import type { Graph } from '../../ir/graph.js';
+import { loadHardware } from '../../runtime-sim/hardware/load.js';
+import { loadModel } from '../api/model.js';
+import { placeScenario, type PlacementResult } from './place.js';
+
+const hw = loadHardware('npu+hbm-pim');
+const BATCHES = [1, 4, 16, 64];
+const graphs = new Map<string, Graph>();
+
+beforeAll(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pimc-physics-'));
+  for (const preset of ['gpt2-small', 'llama2-7b', 'midm-7b']) {
+    for (const phase of ['decode', 'prefill'] as const) {
+      const { modelPath } = await buildModel({ preset, phase, outDir: path.join(dir, `${preset}-${phase}`), externalData: 'always', sparseWeights: true });
+      graphs.set(`${preset}-${phase}`, loadModel(modelPath, { stage: 'fused' }).graph);
+    }
+  }
+}, 120_000);
+
+function devicesOfKind(r: PlacementResult, kind: string): Set<string> {
+  return new Set(r.problem.nodes.flatMap((w, i) => (w.kind === kind ? [r.chosen.assignment[i]!] : [])));
+}
+
+describe.each(['llama2-7b', 'midm-7b'])('%s', (preset) => {
+  it('decode at batch 1: weight GEMVs and attention on PIM', () => {
+    const r = placeScenario(graphs.get(`${preset}-decode`)!, hw, { batch: 1, kvLen: 1024 });
+    expect(devicesOfKind(r, 'linear')).toEqual(new Set(['pim']));
+    expect(devicesOfKind(r, 'attention')).toEqual(new Set(['pim']));
+  });
+
+  it('decode at batch 64: weight GEMVs on the NPU, attention stays on PIM', () => {
+    const r = placeScenario(graphs.get(`${preset}-decode`)!, hw, { batch: 64, kvLen: 1024 });
+    expect(devicesOfKind(r, 'linear')).toEqual(new Set(['npu']));
+    expect(devicesOfKind(r, 'attention')).toEqual(new Set(['pim']));
+  });
+
+  it('prefill runs on the NPU', () => {
+    for (const batch of BATCHES) {
+      const r = placeScenario(graphs.get(`${preset}-prefill`)!, hw, { batch, kvLen: 1024 });
+      expect(devicesOfKind(r, 'linear')).toEqual(new Set(['npu']));
+      expect(devicesOfKind(r, 'attention')).toEqual(new Set(['npu']));
+    }
+  });
+});
+
+describe('the optimal placement against the baselines', () => {
+  for (const preset of ['gpt2-small', 'llama2-7b', 'midm-7b']) {
+    it(`${preset}: never worse, strictly better than each somewhere (decode and prefill, batch 1-64)`, () => {
+      const strictlyBetter = new Map<string, boolean>();
+      for (const phase of ['decode', 'prefill']) {
+        for (const batch of BATCHES) {
+          const r = placeScenario(graphs.get(`${preset}-${phase}`)!, hw, { batch, kvLen: 1024 });
+          for (const b of r.baselines) {
+            expect(r.chosen.score.total, `${phase} batch ${batch} vs ${b.name}`).toBeLessThanOrEqual(b.score.total * (1 + 1e-12));
+            if (r.chosen.score.total < b.score.total * (1 - 1e-6)) strictlyBetter.set(b.name, true);
+            else if (!strictlyBetter.has(b.name)) strictlyBetter.set(b.name, false);
+          }
+        }
+      }
+      expect(Object.fromEntries(strictlyBetter)).toEqual({ 'all-npu': true, attacc: true, 'all-pim': true });
+    });
+  }
+});
