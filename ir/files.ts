@@ -20,15 +20,26 @@ export function checkLocation(location: string, where: string): void {
   }
 }
 
-/** Resolves a location against the model folder, following links, refusing escapes. */
-export function resolveConfined(baseDir: string, location: string, where: string): string {
-  checkLocation(location, where);
-  let root: string;
+/** Real paths of model folders (a model has hundreds of external tensors in one folder). */
+const REAL_ROOTS = new Map<string, string>();
+
+function realRoot(baseDir: string, where: string): string {
+  let root = REAL_ROOTS.get(baseDir);
+  if (root) return root;
   try {
     root = fs.realpathSync(baseDir);
   } catch {
     return fail('PIMC0301', `${where}: model folder ${q(baseDir)} does not exist`);
   }
+  if (REAL_ROOTS.size > 256) REAL_ROOTS.clear();
+  REAL_ROOTS.set(baseDir, root);
+  return root;
+}
+
+/** Resolves a location against the model folder, following links, refusing escapes. */
+export function resolveConfined(baseDir: string, location: string, where: string): string {
+  checkLocation(location, where);
+  const root = realRoot(baseDir, where);
   const joined = path.resolve(root, location);
   if (!isInside(root, joined)) fail('PIMC0302', `${where}: data location ${q(location)} leaves the model folder ${q(baseDir)}`);
   let real: string;

@@ -55,7 +55,7 @@ export function externalConstant(
   if (ref.offset + length > size) {
     fail('PIMC0303', `${where} reads bytes ${ref.offset}..${ref.offset + length} of ${q(ref.location)}, which has ${size}`);
   }
-  const rel = path.relative(fs.realpathSync(baseDir), file).split(path.sep).join('/');
+  const rel = path.relative(path.dirname(file) === baseDir ? baseDir : fs.realpathSync(baseDir), file).split(path.sep).join('/');
   return new ConstantData(dtype, shape, { kind: 'file', path: rel, offset: ref.offset, length }, () => {
     const bytes = readRange(file, ref.offset, length);
     return tensorFromRaw(dtype, shape, bytes);

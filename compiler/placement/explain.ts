@@ -3,7 +3,7 @@
 
 import type { Device } from '../../runtime-sim/hardware/types.js';
 import type { Estimate } from './cost-model.js';
-import type { Problem } from './problem.js';
+import type { Edge, Problem } from './problem.js';
 
 export function formatSeconds(s: number): string {
   if (s === 0) return '0';
@@ -21,12 +21,28 @@ function boundText(e: Estimate): string {
   }
 }
 
+/** Edges touching each node, built once per problem. */
+const ADJACENT = new WeakMap<Problem, Edge[][]>();
+
+function adjacent(p: Problem): Edge[][] {
+  let a = ADJACENT.get(p);
+  if (!a) {
+    a = p.nodes.map(() => []);
+    for (const e of p.edges) {
+      a[e.from]!.push(e);
+      a[e.to]!.push(e);
+    }
+    ADJACENT.set(p, a);
+  }
+  return a;
+}
+
 /** Movement cost of node i on device d given its neighbours' devices. */
 function movementAt(p: Problem, i: number, d: Device, assignment: readonly Device[]): number {
   let t = p.hostSeconds(i, d);
-  for (const e of p.edges) {
+  for (const e of adjacent(p)[i]!) {
     if (e.to === i) t += p.edgeSeconds(e, assignment[e.from]!, d);
-    else if (e.from === i) t += p.edgeSeconds(e, d, assignment[e.to]!);
+    else t += p.edgeSeconds(e, d, assignment[e.to]!);
   }
   return t;
 }

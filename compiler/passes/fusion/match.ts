@@ -84,8 +84,8 @@ export function fuse(
   matched: readonly Op[],
   init: { type: string; anchor: Op; inputs: (Value | null)[]; outputs: Value[]; attrs?: Map<string, AttrValue>; domain?: string },
 ): Op {
-  const set = new Set(matched);
-  const last = Math.max(...matched.map((m) => g.ops.indexOf(m)));
+  const where = matched.map((m) => g.ops.indexOf(m)).sort((a, b) => a - b);
+  const last = where[where.length - 1]!;
   const fused = new OpClass({
     name: init.anchor.name,
     type: init.type,
@@ -95,8 +95,10 @@ export function fuse(
     attrs: init.attrs ?? new Map(),
     device: init.anchor.device,
   });
-  const at = g.ops[last]!;
-  g.ops = g.ops.flatMap((o) => (o === at ? [fused] : set.has(o) ? [] : [o]));
+  // In place: the fused op takes the last slot, the others leave (from the
+  // back, so earlier indices stay valid). No copy of the op list per fusion.
+  g.ops[last] = fused;
+  for (let k = where.length - 2; k >= 0; k--) g.ops.splice(where[k]!, 1);
   if (!g.opsets.has(fused.domain)) g.opsets.set(fused.domain, 1);
   return fused;
 }
