@@ -16,7 +16,7 @@
 
 import type { Graph, Op, Value } from '../../../ir/graph.js';
 import { registerPass } from '../manager.js';
-import { rewriteAll, soleUser, type Rewrite } from './layernorm.js';
+import { rewriteAll, soleUser, type Rewrite } from './match.js';
 import { attrs, fuse, otherInput, producer, scalarConst, type Uses } from './match.js';
 
 const SQRT2 = Math.SQRT2;

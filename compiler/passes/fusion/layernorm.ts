@@ -12,87 +12,11 @@
 //    where every intermediate is read by the next step alone (d by the square
 //    and the Div) and is not a graph output. Without a scale Mul, the scale is
 //    a constant of ones. The Add of bias is taken only after a scale Mul.
-//
-// The pass driver and small matchers exported here (rewriteAll, soleUser,
-// trailingReduceAxis, isRowParam, onesScale) are shared with fuse-linear,
-// fuse-rmsnorm, fuse-gelu and fuse-silu.
 
-import { ConstantData, type Graph, type Op, type Value } from '../../../ir/graph.js';
-import { Tensor } from '../../../ir/tensor.js';
-import type { Dim } from '../../../ir/types.js';
+import type { Graph, Op, Value } from '../../../ir/graph.js';
 import { registerPass } from '../manager.js';
-import { attrs, constTensor, fuse, otherInput, scalarConst, Uses } from './match.js';
-
-/** A match: the ops it replaces, and how to replace them (run after all matches are found). */
-export interface Rewrite {
-  ops: Op[];
-  apply(): void;
-}
-
-/**
- * Asks `match` at every op with one view of the uses, then applies what it
- * found. Matching never sees a half-rewritten graph, and the uses are built
- * once per pass (rebuilding them per rewrite is quadratic on deep models). A
- * match that shares an op with an earlier one is dropped. Returns the count.
- */
-export function rewriteAll(g: Graph, match: (op: Op, uses: Uses) => Rewrite | undefined): number {
-  const uses = new Uses(g);
-  const claimed = new Set<Op>();
-  const found: Rewrite[] = [];
-  for (const op of g.ops) {
-    if (claimed.has(op)) continue;
-    const r = match(op, uses);
-    if (!r || r.ops.some((o) => claimed.has(o))) continue;
-    for (const o of r.ops) claimed.add(o);
-    found.push(r);
-  }
-  for (const r of found) r.apply();
-  return found.length;
-}
-
-/** The op that alone reads v (v not a graph output), if it has the given type. */
-export function soleUser(uses: Uses, v: Value, type: string): Op | undefined {
-  const u = uses.of(v);
-  return u.length === 1 && !uses.isGraphOutput(v) && u[0]!.type === type && u[0]!.domain === '' ? u[0] : undefined;
-}
-
-/**
- * The first reduced axis when a ReduceMean with keepdims reduces exactly the
- * trailing dims of its input (axis .. rank-1), as a normalization does.
- */
-export function trailingReduceAxis(op: Op): number | undefined {
-  const rank = op.inputs[0]?.shape?.length;
-  const axes = constTensor(op.inputs[1])?.toArray();
-  const keep = op.attrs.get('keepdims');
-  if (rank === undefined || !axes || axes.length === 0 || (keep && keep.value !== 1)) return undefined;
-  const norm = [...new Set(axes.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
-  const first = norm[0]!;
-  return norm.every((a, i) => a === first + i) && norm[norm.length - 1] === rank - 1 && first >= 0 ? first : undefined;
-}
-
-/**
- * A constant that scales or shifts each normalized row alike: it broadcasts
- * into X (of rank no higher) and is 1 along every dim before `axis`.
- */
-export function isRowParam(v: Value | undefined, x: readonly Dim[], axis: number, dtype: string | undefined): v is Value {
-  const s = v?.constant?.shape;
-  if (!v || !s || s.length > x.length || v.dtype !== dtype) return false;
-  const off = x.length - s.length;
-  return s.every((d, i) => d === 1 || (i + off >= axis && d === x[i + off]));
-}
-
-/** The normalized dims when all are known sizes (a scale of ones can then be made). */
-export function staticInner(x: readonly Dim[], axis: number): number[] | undefined {
-  const inner = x.slice(axis);
-  return inner.every((d): d is number => typeof d === 'number') ? inner : undefined;
-}
-
-/** A new constant of ones of that shape (the scale when the pattern has none). */
-export function onesScale(g: Graph, base: string, shape: number[], dtype: Tensor['dtype']): Value {
-  const t = new Tensor(dtype, shape);
-  t.data.fill(1);
-  return g.addConstant(g.newValue(`${base}/ones`), ConstantData.of(t));
-}
+import { attrs, fuse, otherInput, rewriteAll, scalarConst, soleUser, Uses, type Rewrite } from './match.js';
+import { isRowParam, onesScale, staticInner, trailingReduceAxis } from './norm-match.js';
 
 /** Step 1: the ONNX op. */
 function matchOp(g: Graph, ln: Op, uses: Uses): Rewrite | undefined {

@@ -13,7 +13,7 @@
 
 import type { Graph, Op, Value } from '../../../ir/graph.js';
 import { registerPass } from '../manager.js';
-import { rewriteAll, soleUser, type Rewrite } from './layernorm.js';
+import { rewriteAll, soleUser, type Rewrite } from './match.js';
 import { attrs, fuse, intAttr, otherInput, type Uses } from './match.js';
 
 /** A constant whose shape is one row of n: [n] or [1, ..., 1, n], of at most `maxRank` dims. */

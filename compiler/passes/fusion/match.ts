@@ -2,10 +2,8 @@
 // rather than a pattern language, so each fusion reads as the exporter code
 // it recognizes.
 
-import type { Graph, Op, Value } from '../../../ir/graph.js';
-import { Op as OpClass } from '../../../ir/graph.js';
+import { Op as OpClass, type AttrValue, type Graph, type Op, type Value } from '../../../ir/graph.js';
 import type { Tensor } from '../../../ir/tensor.js';
-import type { AttrValue } from '../../../ir/graph.js';
 
 /** The domain of the compiler's own transformer ops. */
 export const PIMC_DOMAIN = 'pimc';
@@ -101,4 +99,37 @@ export function fuse(
   for (let k = where.length - 2; k >= 0; k--) g.ops.splice(where[k]!, 1);
   if (!g.opsets.has(fused.domain)) g.opsets.set(fused.domain, 1);
   return fused;
+}
+
+/** A match: the ops it replaces, and how to replace them (run after all matches are found). */
+export interface Rewrite {
+  ops: Op[];
+  apply(): void;
+}
+
+/**
+ * Asks `match` at every op with one view of the uses, then applies what it
+ * found. Matching never sees a half-rewritten graph, and the uses are built
+ * once per pass (rebuilding them per rewrite is quadratic on deep models). A
+ * match that shares an op with an earlier one is dropped. Returns the count.
+ */
+export function rewriteAll(g: Graph, match: (op: Op, uses: Uses) => Rewrite | undefined): number {
+  const uses = new Uses(g);
+  const claimed = new Set<Op>();
+  const found: Rewrite[] = [];
+  for (const op of g.ops) {
+    if (claimed.has(op)) continue;
+    const r = match(op, uses);
+    if (!r || r.ops.some((o) => claimed.has(o))) continue;
+    for (const o of r.ops) claimed.add(o);
+    found.push(r);
+  }
+  for (const r of found) r.apply();
+  return found.length;
+}
+
+/** The op that alone reads v (v not a graph output), if it has the given type. */
+export function soleUser(uses: Uses, v: Value, type: string): Op | undefined {
+  const u = uses.of(v);
+  return u.length === 1 && !uses.isGraphOutput(v) && u[0]!.type === type && u[0]!.domain === '' ? u[0] : undefined;
 }

@@ -16,7 +16,8 @@
 
 import type { Graph, Op, Value } from '../../../ir/graph.js';
 import { registerPass } from '../manager.js';
-import { isRowParam, onesScale, rewriteAll, soleUser, staticInner, trailingReduceAxis, type Rewrite } from './layernorm.js';
+import { rewriteAll, soleUser, type Rewrite } from './match.js';
+import { isRowParam, onesScale, staticInner, trailingReduceAxis } from './norm-match.js';
 import { attrs, fuse, otherInput, scalarConst, Uses } from './match.js';
 
 /** Step 1: the ONNX op. */

@@ -12,7 +12,7 @@
 import type { Graph, Op } from '../../../ir/graph.js';
 import { sameType } from '../../../ir/types.js';
 import { registerPass } from '../manager.js';
-import { rewriteAll, soleUser, type Rewrite } from './layernorm.js';
+import { rewriteAll, soleUser, type Rewrite } from './match.js';
 import { fuse, otherInput, PIMC_DOMAIN, type Uses } from './match.js';
 
 /** Step 1. */
