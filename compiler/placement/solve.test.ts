@@ -95,3 +95,25 @@ describe('the placement solver', () => {
     expect(solvePlacement(p, new Map([[0, 'pim']])).assignment).toEqual(['pim']);
   });
 });
+
+describe('on a real graph', () => {
+  it('matches brute force on a one-layer GPT-2 decode step', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { buildModel } = await import('../../examples/builders/index.js');
+    const { loadModel } = await import('../api/model.js');
+    const { loadHardware } = await import('../../runtime-sim/hardware/load.js');
+    const { placeScenario } = await import('./place.js');
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pimc-bf-'));
+    const { modelPath } = await buildModel({ family: 'gpt2', preset: 'gpt2-tiny', layers: 1, phase: 'decode', outDir });
+    const { graph } = loadModel(modelPath, { stage: 'fused' });
+    for (const batch of [1, 16]) {
+      const r = placeScenario(graph, loadHardware('npu+hbm-pim'), { batch, kvLen: 256 });
+      const space = r.problem.legal.reduce((n, l) => n * l.length, 1);
+      expect(space).toBeGreaterThan(16); // a real choice
+      expect(space).toBeLessThan(1 << 18); // small enough to enumerate
+      expect(r.chosen.score.total).toBeCloseTo(bruteForce(r.problem), 12);
+    }
+  });
+});
