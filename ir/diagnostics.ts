@@ -55,6 +55,17 @@ export const DIAGNOSTICS = {
   PIMC0808: 'placement names an op that does not exist',
   PIMC0809: 'placement puts an op on a device that cannot run it',
   PIMC0810: 'analysis cannot bind the model to the phase asked',
+  // 09xx: HBM-PIM command streams, ISA and simulator faults (pseudo-channel, command index, cycle)
+  PIMC0901: 'DRAM timing constraint broken',
+  PIMC0902: 'row not open',
+  PIMC0903: 'column command in the wrong mode',
+  PIMC0904: 'CRF program runs past its entries',
+  PIMC0905: 'reserved PIM opcode',
+  PIMC0906: 'PIM trigger after EXIT',
+  PIMC0907: 'malformed command stream',
+  PIMC0908: 'bank already has an open row',
+  PIMC0909: 'assembly text does not parse',
+  PIMC0910: 'malformed binary stream or program',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;
