@@ -1,0 +1,59 @@
+// FP16 arithmetic for the PIM units, fast: every PCU operation rounds to the
+// nearest even FP16 after each operation (HARDWARE.md 3.6), millions of times
+// per kernel, so rounding is done with doubles, not with bit conversions.
+//
+// Rounding x (a double) to FP16: with e = floor(log2 |x|) the FP16 spacing is
+// 2^(e-10) for normal values and 2^-24 below 2^-14. Adding and subtracting
+// C = 1.5 * 2^(spacing exponent + 52) makes the double adder round x to a
+// multiple of the spacing, to nearest even — exactly IEEE's FP16 rounding.
+// Products and sums of two FP16 values are exact in a double, so each PIM
+// operation is one exact double operation plus this one rounding.
+
+const f64 = new Float64Array(1);
+const hi = new Uint32Array(f64.buffer, 4, 1);
+
+/** C for each unbiased exponent e in [-15, 15] (index e + 15); -15 stands for the subnormal range. */
+const ROUNDER = new Float64Array(31);
+for (let e = -15; e <= 15; e++) ROUNDER[e + 15] = 1.5 * 2 ** ((e < -14 ? -24 : e - 10) + 52);
+
+const MAX = 65504;
+
+/** x rounded to the nearest FP16 value (ties to even), as a double. */
+export function f16(x: number): number {
+  f64[0] = x;
+  const e = ((hi[0]! >>> 20) & 0x7ff) - 1023;
+  if (e > 15) return x !== x ? x : x > 0 ? Infinity : -Infinity; // 2^16 and beyond (or inf, NaN)
+  const c = ROUNDER[(e < -14 ? -15 : e) + 15]!;
+  const r = x + c - c;
+  if (r > MAX || r < -MAX) return r > 0 ? Infinity : -Infinity;
+  return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
+}
+
+/** FP16 bit pattern -> value, by table (65,536 entries). */
+export const F16_VALUE = (() => {
+  const t = new Float64Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >>> 10) & 0x1f;
+    const m = h & 0x3ff;
+    t[h] = e === 0 ? s * m * 2 ** -24 : e === 0x1f ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return t;
+})();
+
+/** An FP16 value (already rounded) -> its bit pattern. */
+export function f16BitsOf(v: number): number {
+  if (Number.isNaN(v)) return 0x7e00;
+  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (a === Infinity) return sign | 0x7c00;
+  if (a < 2 ** -14) return sign | Math.round(a * 2 ** 24);
+  f64[0] = a;
+  const e = ((hi[0]! >>> 20) & 0x7ff) - 1023;
+  return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+}
+
+/** The PIM operations, each rounded once (MAC and MAD round the product, then the sum). */
+export const fp16Add = (a: number, b: number): number => f16(a + b);
+export const fp16Mul = (a: number, b: number): number => f16(a * b);
+export const fp16Mac = (acc: number, a: number, b: number): number => f16(acc + f16(a * b));
