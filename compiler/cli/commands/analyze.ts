@@ -1,11 +1,10 @@
 // pimc analyze MODEL --hw HW [--phase prefill|decode] [--batch N,N..] [--kv-len N] [--json] [--svg FILE]
 import type { Command } from 'commander';
 import { fail } from '../../../ir/diagnostics.js';
-import { printGraph } from '../../../ir/printer.js';
-import { analyzeModel, ANALYZE_SCHEMA, type ScenarioReport } from '../../api/analyze.js';
-import { writeFileAtomic } from '../../api/files.js';
-import { rooflineSvg } from '../../analysis/roofline-svg.js';
+import type { ScenarioReport } from '../../api/analyze.js';
 import { formatSeconds } from '../../placement/explain.js';
+
+const ANALYZE_SCHEMA = 'pimc.analyze/1';
 import { printJson, progress, progressDone, type CliIO } from '../io.js';
 import { parseList, parsePositiveInt } from '../options.js';
 
@@ -80,7 +79,11 @@ export function registerAnalyze(program: Command, io: CliIO): void {
     .option('--emit-ir <file>', 'write the placed IR (first batch) to a file')
     .option('--svg <file>', 'write a roofline plot with every op, coloured by device')
     .option('--json', `print one JSON document (schema ${ANALYZE_SCHEMA})`)
-    .action((model: string, o: { hw: string; phase?: string; batch: string; kvLen: string; dims?: string; placement?: string; explain?: boolean; emitIr?: string; svg?: string; json?: boolean }) => {
+    .action(async (model: string, o: { hw: string; phase?: string; batch: string; kvLen: string; dims?: string; placement?: string; explain?: boolean; emitIr?: string; svg?: string; json?: boolean }) => {
+      const { printGraph } = await import('../../../ir/printer.js');
+      const { analyzeModel } = await import('../../api/analyze.js');
+      const { writeFileAtomic } = await import('../../api/files.js');
+      const { rooflineSvg } = await import('../../analysis/roofline-svg.js');
       if (o.phase !== undefined && o.phase !== 'prefill' && o.phase !== 'decode') fail('PIMC0703', `--phase must be prefill or decode, got ${JSON.stringify(o.phase)}`);
       const batches = parseList('--batch', o.batch).map((b) => parsePositiveInt('--batch', b));
       const { report, graph } = analyzeModel(model, {

@@ -1,6 +1,5 @@
 // pimc conformance DIR... [--json]
 import type { Command } from 'commander';
-import { readExclusions, runConformance } from '../../conformance/conformance.js';
 import { printJson, progress, progressDone, type CliIO } from '../io.js';
 
 export const CONFORMANCE_SCHEMA = 'pimc.conformance/1';
@@ -12,7 +11,8 @@ export function registerConformance(program: Command, io: CliIO, setExit: (code:
     .argument('<dirs...>', 'folders holding case folders (model.onnx + test_data_set_N)')
     .option('--exclusions <file>', 'exclusions file (default: exclusions.json in each folder)')
     .option('--json', `print one JSON document (schema ${CONFORMANCE_SCHEMA})`)
-    .action((dirs: string[], o: { exclusions?: string; json?: boolean }) => {
+    .action(async (dirs: string[], o: { exclusions?: string; json?: boolean }) => {
+      const { readExclusions, runConformance } = await import('../../conformance/conformance.js');
       const report = runConformance(dirs, {
         exclusions: o.exclusions ? readExclusions(o.exclusions) : undefined,
         onCase: (r, i, n) => progress(io, `[${i + 1}/${n}] ${r.name}`),

@@ -1,6 +1,5 @@
 // pimc demo: the main job on a bundled model.
 import type { Command } from 'commander';
-import { demo } from '../../api/demo.js';
 import { printJson, progress, progressDone, type CliIO } from '../io.js';
 
 export const DEMO_SCHEMA = 'pimc.demo/1';
@@ -10,7 +9,8 @@ export function registerDemo(program: Command, io: CliIO, setExit: (code: number
     .command('demo')
     .description('import the bundled GPT-2 decode step, fold it, run it and check it against PyTorch')
     .option('--json', `print one JSON document (schema ${DEMO_SCHEMA})`)
-    .action((o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean }) => {
+      const { demo } = await import('../../api/demo.js');
       const r = demo({ onStep: (t) => progress(io, t) });
       progressDone(io);
       if (o.json) {

@@ -1,11 +1,7 @@
 // pimc import MODEL [--emit onnx|ir|folded|fused] [-o FILE]
 import type { Command } from 'commander';
-import { printGraph } from '../../../ir/printer.js';
-import { writeFileAtomic } from '../../api/files.js';
-import { checkStage, loadModel } from '../../api/model.js';
 import type { CliIO } from '../io.js';
 import { parseList } from '../options.js';
-import { passOptions, printTimings } from './common.js';
 
 export function registerImport(program: Command, io: CliIO): void {
   program
@@ -17,7 +13,12 @@ export function registerImport(program: Command, io: CliIO): void {
     .option('--print-after <passes>', 'print the IR after these passes (comma-separated, or "all") to stderr')
     .option('--timings', 'print the time each pass took to stderr')
     .option('--full', 'print constants of any size in full (default: up to 16 elements)')
-    .action((model: string, o: { emit: string; output?: string; printAfter?: string; timings?: boolean; full?: boolean }) => {
+    .action(async (model: string, o: { emit: string; output?: string; printAfter?: string; timings?: boolean; full?: boolean }) => {
+      // Loaded on use: `pimc --help` and light commands start fast.
+      const { printGraph } = await import('../../../ir/printer.js');
+      const { writeFileAtomic } = await import('../../api/files.js');
+      const { checkStage, loadModel } = await import('../../api/model.js');
+      const { passOptions, printTimings } = await import('./common.js');
       const stage = checkStage(o.emit);
       const printAfter = o.printAfter === undefined ? undefined : o.printAfter === 'all' ? 'all' : parseList('--print-after', o.printAfter);
       const loaded = loadModel(model, { stage, ...passOptions(io, printAfter) });

@@ -1,9 +1,10 @@
 // pimc run MODEL --inputs DIR [--outputs DIR] [--check] [--json]
 import type { Command } from 'commander';
-import { runModel, RUN_CHECK_TOLERANCE } from '../../api/run.js';
 import { printJson, type CliIO } from '../io.js';
 import { parseNumber } from '../options.js';
-import { passOptions } from './common.js';
+
+/** Default of --check (compiler/api/run.ts RUN_CHECK_TOLERANCE; kept here so --help needs no heavy import). */
+const DEFAULT_TOLERANCE = { atol: 1e-4, rtol: 0 };
 
 export const RUN_SCHEMA = 'pimc.run/1';
 
@@ -15,11 +16,13 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     .requiredOption('--inputs <dir>', 'folder with input_N.pb (and output_N.pb for --check)')
     .option('--outputs <dir>', 'write output_N.pb files here')
     .option('--check', 'compare with output_N.pb in the inputs folder; exit 1 if they differ')
-    .option('--atol <x>', 'absolute tolerance of --check', String(RUN_CHECK_TOLERANCE.atol))
-    .option('--rtol <x>', 'relative tolerance of --check', String(RUN_CHECK_TOLERANCE.rtol))
+    .option('--atol <x>', 'absolute tolerance of --check', String(DEFAULT_TOLERANCE.atol))
+    .option('--rtol <x>', 'relative tolerance of --check', String(DEFAULT_TOLERANCE.rtol))
     .option('--no-fold', 'run the graph as imported, without the fold pipeline')
     .option('--json', `print one JSON document (schema ${RUN_SCHEMA})`)
-    .action((model: string, o: { inputs: string; outputs?: string; check?: boolean; atol: string; rtol: string; fold: boolean; json?: boolean }) => {
+    .action(async (model: string, o: { inputs: string; outputs?: string; check?: boolean; atol: string; rtol: string; fold: boolean; json?: boolean }) => {
+      const { runModel } = await import('../../api/run.js');
+      const { passOptions } = await import('./common.js');
       const tolerance = { atol: parseNumber('--atol', o.atol), rtol: parseNumber('--rtol', o.rtol) };
       const r = runModel(model, {
         ...passOptions(io, undefined),
