@@ -79,6 +79,14 @@ export const HARDWARE_SCHEMA: SectionSpec = {
             burstBytes: int('bytes per column burst', 1, 'B'),
             tCKns: num('clock period', 0.01, 'ns'),
             timing: { doc: 'DRAM timing constraints in tCK', section: TIMING },
+            readToPrechargeCycles: {
+              ...int('RD to PRE in the same bank, as the memory applies it; default tRTP_L', 0, 'tCK'),
+              optional: true,
+            },
+            refreshOffsetCycles: {
+              ...int('cycle at which the first REF of a pseudo-channel falls due (later ones every tREFI); default tREFI', 0, 'tCK'),
+              optional: true,
+            },
           },
         },
       },
@@ -96,6 +104,10 @@ export const HARDWARE_SCHEMA: SectionSpec = {
         modeEnterCycles: int('cycles from SB mode to AB-PIM mode', 0, 'tCK'),
         modeExitCycles: int('cycles from the last PIM command back to SB mode', 0, 'tCK'),
         actToFirstMacCycles: int('cycles from ACT to the first triggering column command', 0, 'tCK'),
+        allBankColumnDelayCycles: {
+          ...int('cycles after it issues at which an all-bank (AB, AB-PIM) column command reaches the banks and the PCUs; default 0', 0, 'tCK'),
+          optional: true,
+        },
         hostReduction: { kind: 'string', oneOf: ['fp16', 'fp32'], doc: 'precision of the host lane reduction' },
       },
     },

@@ -31,6 +31,10 @@ export interface HbmDesc {
   burstBytes: number;
   tCKns: number;
   timing: Record<TimingName, number>;
+  /** RD to PRE in the same bank as the memory applies it (default tRTP_L). */
+  readToPrechargeCycles?: number;
+  /** First REF due at this cycle, then every tREFI (default tREFI). */
+  refreshOffsetCycles?: number;
 }
 
 export interface MemoryDesc {
@@ -51,6 +55,8 @@ export interface PimDesc {
   modeEnterCycles: number;
   modeExitCycles: number;
   actToFirstMacCycles: number;
+  /** All-bank column commands reach the banks (and PCUs) this many cycles after they issue (default 0). */
+  allBankColumnDelayCycles?: number;
   hostReduction: 'fp16' | 'fp32';
 }
 

@@ -9,13 +9,19 @@ const ROW_LANES = LANES * BURSTS_PER_ROW;
 export class BankStore {
   private readonly rows: Map<number, Uint16Array>[];
   private static readonly ZERO = new Uint16Array(ROW_LANES);
+  // The last row looked up per bank: a DRAM row is read burst after burst.
+  private readonly lastRow: Int32Array;
+  private readonly lastData: Uint16Array[];
 
   constructor(readonly banks = 16) {
     this.rows = Array.from({ length: banks }, () => new Map());
+    this.lastRow = new Int32Array(banks).fill(-1);
+    this.lastData = Array.from({ length: banks }, () => BankStore.ZERO);
   }
 
   /** The row's lanes (a live view; allocated on first use when `create`). */
   row(bank: number, row: number, create = false): Uint16Array {
+    if (this.lastRow[bank] === row && (this.lastData[bank] !== BankStore.ZERO || !create)) return this.lastData[bank]!;
     const m = this.rows[bank]!;
     let r = m.get(row);
     if (!r) {
@@ -23,6 +29,8 @@ export class BankStore {
       r = new Uint16Array(ROW_LANES);
       m.set(row, r);
     }
+    this.lastRow[bank] = row;
+    this.lastData[bank] = r;
     return r;
   }
 

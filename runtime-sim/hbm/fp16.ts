@@ -41,16 +41,22 @@ export const F16_VALUE = (() => {
   return t;
 })();
 
-/** An FP16 value (already rounded) -> its bit pattern. */
+const f32 = new Float32Array(1);
+const f32bits = new Uint32Array(f32.buffer);
+
+/**
+ * An FP16 value (already rounded) -> its bit pattern. Exact FP16 values are
+ * exact in float32, so this only moves the exponent and mantissa fields.
+ */
 export function f16BitsOf(v: number): number {
-  if (Number.isNaN(v)) return 0x7e00;
-  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
-  const a = Math.abs(v);
-  if (a === Infinity) return sign | 0x7c00;
-  if (a < 2 ** -14) return sign | Math.round(a * 2 ** 24);
-  f64[0] = a;
-  const e = ((hi[0]! >>> 20) & 0x7ff) - 1023;
-  return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+  f32[0] = v;
+  const b = f32bits[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const e = (b >>> 23) & 0xff;
+  if (e === 0xff) return sign | 0x7c00 | ((b & 0x7fffff) !== 0 ? 0x200 : 0);
+  if (e >= 113) return sign | ((e - 112) << 10) | ((b >>> 13) & 0x3ff); // normal FP16
+  if (e < 103) return sign; // zero
+  return sign | ((0x800000 | (b & 0x7fffff)) >>> (126 - e)); // subnormal FP16: 2^(e-127) * 1.m / 2^-24
 }
 
 /** The PIM operations, each rounded once (MAC and MAD round the product, then the sum). */

@@ -1,0 +1,262 @@
+// The channel engine: runs one pseudo-channel's command stream through the
+// DRAM timing model (timing-table.ts, constraints.ts), the bank state
+// machines (banks.ts), the mode machine (modes.ts) and refresh (refresh.ts),
+// and hands every RD/WR to the data path at the cycle it reaches the banks.
+//
+// Issue: commands issue in stream order (the backend chooses the order),
+// each at the earliest cycle every constraint allows; a row command and a
+// column command may share a cycle (HBM has separate row and column command
+// buses; the table's "row bus" entries keep row commands one a cycle, tCCD
+// the column ones). With `issueAt`, a command with an entry >= 0 issues at
+// exactly that cycle, and issuing before a constraint allows is PIMC0901.
+//
+// All-bank modes: a command reaches every bank of its parity, updates all of
+// them and is checked against all of them; column commands there reach the
+// banks `pim.allBankColumnDelayCycles` after they issue (measured: 1), which
+// is the cycle the data path and the trace see.
+//
+// Faults carry the pseudo-channel, the command index and the cycle:
+// PIMC0901 timing, PIMC0902 row not open, PIMC0903 wrong mode, PIMC0907
+// malformed command, PIMC0908 bank already open (or REF with a bank open).
+
+import { fail } from '../../ir/diagnostics.js';
+import type { Hardware, HbmDesc } from '../hardware/types.js';
+import type { ChannelStats, ColumnEvent, DataPath, Mode, TraceEvent } from './channel-api.js';
+import { BankState, CLOSED } from './banks.js';
+import { TimingChecker, timingFault } from './constraints.js';
+import { broadcasts, columnFault, ModeMachine } from './modes.js';
+import { closeDeadlines, RefreshClock, refreshNow, type RefreshHost } from './refresh.js';
+import { CONFIG_COLS, forEachCommand, ROWS, type Command, type PchStream } from './stream.js';
+import { compileTiming, KIND_INDEX, KINDS } from './timing-table.js';
+
+// Command kinds as module constants: the hot path reads no imported bindings.
+const { ACT, PRE, RD, WR, REF } = KIND_INDEX;
+
+export interface ChannelOptions {
+  hw: Hardware;
+  pch: number;
+  /** Insert refreshes every tREFI (scheduled issue only; default false). */
+  refresh?: boolean;
+  trace?: (e: TraceEvent) => void;
+  /** Cycle the stream starts at (default 0). */
+  startCycle?: number;
+  /** Exact issue cycle per command index (loops unrolled); -1: the earliest legal cycle. */
+  issueAt?: Int32Array;
+}
+
+export function runChannel(stream: PchStream, path: DataPath, opts: ChannelOptions): ChannelStats {
+  const e = new ChannelEngine(stream, path, opts);
+  forEachCommand(stream.items, e.step);
+  return e.finish();
+}
+
+const kindOf = (k: string): number => (k === 'RD' ? RD : k === 'WR' ? WR : k === 'ACT' ? ACT : k === 'PRE' ? PRE : k === 'REF' ? REF : -1);
+
+class ChannelEngine implements RefreshHost {
+  readonly state: BankState;
+  private readonly checker: TimingChecker;
+  private readonly modes = new ModeMachine();
+  private readonly hbm: HbmDesc;
+  private readonly pch: number;
+  private readonly start: number;
+  private readonly abDelay: number;
+  /** Cycles from issue to the end of the data burst, per kind. */
+  private readonly done: Int32Array;
+  private readonly cols: number;
+  private readonly dataBursts: number;
+  private readonly clock: RefreshClock | undefined;
+  /** Per bank, the cycle it could close at when the pending refresh fell due (for `deadlinesFor`). */
+  private readonly deadlines: Float64Array;
+  private deadlinesFor = -1;
+  private readonly counts = new Float64Array(KINDS.length);
+  private readonly ev: ColumnEvent;
+  private lastIssue: number;
+  private end: number;
+  private hits = 0;
+  private misses = 0;
+  private modeSince: number;
+  private readonly modeCycles: Record<Mode, number> = { SB: 0, AB: 0, 'AB-PIM': 0 };
+  phase: string | undefined;
+
+  constructor(private readonly stream: PchStream, private readonly path: DataPath, private readonly o: ChannelOptions) {
+    const hbm = o.hw.memory.hbm;
+    if (!hbm) fail('PIMC0804', `hardware ${JSON.stringify(o.hw.name)} has no HBM description (memory.hbm): the channel engine needs its banks and timing`);
+    const table = compileTiming(hbm);
+    this.hbm = hbm;
+    this.state = new BankState(hbm.banksPerPseudoChannel, hbm.bankGroups, table.actWindow);
+    this.checker = new TimingChecker(table, this.state);
+    this.pch = o.pch;
+    this.start = o.startCycle ?? 0;
+    this.lastIssue = this.start;
+    this.end = this.start;
+    this.modeSince = this.start;
+    this.abDelay = o.hw.pim?.allBankColumnDelayCycles ?? 0;
+    const half = table.env.BL! / 2;
+    this.done = new Int32Array([1, 1, hbm.timing.RL + half, hbm.timing.WL + half, 1]);
+    this.cols = hbm.rowBytes / hbm.burstBytes;
+    this.dataBursts = Math.floor(stream.data.length / 16);
+    if (o.refresh && o.issueAt) fail('PIMC0703', 'refresh insertion needs the engine to schedule; a stream with explicit issue cycles carries its own REF commands');
+    this.clock = o.refresh && hbm.timing.tREFI > 0 ? new RefreshClock(hbm, this.start) : undefined;
+    this.deadlines = new Float64Array(hbm.banksPerPseudoChannel);
+    this.ev = { cmd: undefined as unknown as Command, index: 0, cycle: 0, mode: 'SB', pch: o.pch };
+  }
+
+  get mode(): Mode {
+    return this.modes.mode;
+  }
+
+  private where(index: number, cycle: number): string {
+    return `pCH ${this.pch}, command ${index}, cycle ${cycle}`;
+  }
+
+  earliestFor(k: number, bank: number, all: boolean): number {
+    const c = all ? this.checker.earliestAll(k, bank & 1) : this.checker.earliest(k, bank);
+    return c > this.lastIssue ? c : this.lastIssue;
+  }
+
+  step = (c: Command, index: number): void => {
+    const k = kindOf(c.kind);
+    this.validate(c, k, index);
+    const col = k === RD || k === WR;
+    const all = broadcasts(this.modes.mode, col, c.row);
+    let t = this.earliestFor(k, c.bank, all);
+    const at = this.o.issueAt ? this.o.issueAt[index] ?? -1 : -1;
+    this.checkState(c, k, all, at >= 0 ? at : t, index);
+    if (at >= 0) {
+      if (at < this.lastIssue) fail('PIMC0907', `issue cycle ${at} of ${c.kind} is before the previous command's ${this.lastIssue}: commands issue in stream order, ${this.where(index, at)}`);
+      if (at < t) timingFault(this.checker.broken(k, c.bank, all, at), k, at, this.pch, index);
+      t = at;
+    } else if (this.clock) {
+      while (t > this.clock.due) {
+        // a column command may still go while its bank could not close anyway
+        if (this.deadlinesFor !== this.clock.due) {
+          closeDeadlines(this, this.deadlines);
+          this.deadlinesFor = this.clock.due;
+        }
+        if (col && t < this.deadlines[c.bank]!) break;
+        refreshNow(this);
+        t = this.earliestFor(k, c.bank, all);
+      }
+    }
+    if (c.tag >= 0) this.phase = this.stream.tags[c.tag];
+    this.issue(c, k, all, t, index);
+  };
+
+  private validate(c: Command, k: number, index: number): void {
+    const h = this.hbm;
+    let bad = '';
+    if (k < 0) bad = `unknown command kind ${JSON.stringify(c.kind)}`;
+    else if (c.bank >>> 0 !== c.bank || c.bank >= h.banksPerPseudoChannel) bad = `bank ${c.bank} (banks are 0..${h.banksPerPseudoChannel - 1})`;
+    else if ((k === ACT || k === RD || k === WR) && (c.row >>> 0 !== c.row || c.row >= h.rowsPerBank)) bad = `row ${c.row} (rows are 0..${h.rowsPerBank - 1})`;
+    else if ((k === RD || k === WR) && (c.col >>> 0 !== c.col || c.col >= this.cols)) bad = `column ${c.col} (columns are 0..${this.cols - 1})`;
+    else if (k === WR && c.data !== -1 && (c.data >>> 0 !== c.data || c.data >= this.dataBursts)) bad = `write data burst ${c.data} (the stream has ${this.dataBursts})`;
+    else if (k === RD && c.data !== -1 && (c.data >>> 0 !== c.data || c.data >= this.stream.readbackBursts)) bad = `read-back slot ${c.data} (the stream has ${this.stream.readbackBursts})`;
+    if (bad) fail('PIMC0907', `malformed ${c.kind} command: ${bad}, ${this.where(index, this.lastIssue)}`);
+  }
+
+  private checkState(c: Command, k: number, all: boolean, cycle: number, index: number): void {
+    const s = this.state;
+    const p = c.bank & 1;
+    const rows = () => (all ? `the ${p ? 'odd' : 'even'} banks (all-bank mode)` : `bank ${c.bank}`);
+    if (k === ACT) {
+      const b = all ? s.firstOpen(p) : s.openRow[c.bank] !== CLOSED ? c.bank : -1;
+      if (b >= 0) fail('PIMC0908', `ACT row ${c.row} to ${rows()}, but bank ${b} already has row ${s.openRow[b]} open, ${this.where(index, cycle)}; PRE it first`);
+    } else if (k === RD || k === WR) {
+      const why = columnFault(this.modes.mode, c.kind as 'RD' | 'WR', c.row, c.col, c.data);
+      if (why) fail('PIMC0903', `${why}: ${c.kind} bank ${c.bank} row ${c.row} col ${c.col}, ${this.where(index, cycle)}`);
+      const b = all ? s.firstNotOpenAt(p, c.row) : s.openRow[c.bank] !== c.row ? c.bank : -1;
+      if (b >= 0) {
+        const open = s.openRow[b] === CLOSED ? 'no row open' : `row ${s.openRow[b]} open`;
+        fail('PIMC0902', `${c.kind} to row ${c.row} col ${c.col} of ${rows()}, but bank ${b} has ${open}, ${this.where(index, cycle)}; ACT row ${c.row} first`);
+      }
+    } else if (k === REF) {
+      const b = s.anyOpen();
+      if (b >= 0) fail('PIMC0908', `REF while bank ${b} has row ${s.openRow[b]} open (REF needs every bank closed), ${this.where(index, cycle)}; PRE it first`);
+    }
+  }
+
+  private issue(c: Command, k: number, all: boolean, t: number, index: number): void {
+    const s = this.state;
+    const bank = c.bank;
+    const p = bank & 1;
+    if (all) s.recordAll(k, p, bank, t, index);
+    else s.record(k, bank, t, index);
+    this.counts[k]!++;
+    this.lastIssue = t;
+    const from = this.modes.mode;
+    let at = t;
+    if (k === ACT) {
+      if (all) s.openAll(p, c.row);
+      else s.open(bank, c.row);
+      const m = this.modes.act(bank, c.row);
+      if (m) this.changeMode(from, m, t);
+    } else if (k === PRE) {
+      const before = s.openRow[bank]!;
+      if (all) s.closeAll(p);
+      else s.close(bank);
+      const m = this.modes.pre(bank, before);
+      if (m) this.changeMode(from, m, t);
+    } else if (k === REF) {
+      this.clock?.refreshed(t);
+    } else {
+      const mode = from;
+      if (mode === 'SB') {
+        if (s.colsSinceAct[bank]!++ === 0) this.misses++;
+        else this.hits++;
+      } else at = t + this.abDelay;
+      const ev = this.ev;
+      ev.cmd = c;
+      ev.index = index;
+      ev.cycle = at;
+      ev.mode = mode;
+      this.path.column(ev);
+      if (k === WR && c.row === ROWS.config && c.col === CONFIG_COLS.control && mode !== 'SB') {
+        const on = c.data >= 0 && (this.stream.data[c.data * 16]! & 1) === 1;
+        const m = this.modes.control(on);
+        if (m) this.changeMode(from, m, at);
+      }
+    }
+    const e = at + this.done[k]!;
+    if (e > this.end) this.end = e;
+    if (this.o.trace) this.o.trace({ kind: c.kind, pch: this.pch, cycle: at, bank, row: c.row, col: c.col, tag: c.tag >= 0 ? this.stream.tags[c.tag] : undefined });
+  }
+
+  /** A command the engine adds (refresh): same constraints and stats, no data path, no mode machine. */
+  insert(k: number, bank: number, row: number, all: boolean, tag: string | undefined): void {
+    const s = this.state;
+    const t = this.earliestFor(k, bank, all);
+    if (all) s.recordAll(k, bank & 1, bank, t, -1);
+    else s.record(k, bank, t, -1);
+    if (k === ACT) {
+      if (all) s.openAll(bank & 1, row);
+      else s.open(bank, row);
+    } else if (k === PRE) {
+      if (all) s.closeAll(bank & 1);
+      else s.close(bank);
+    } else if (k === REF) this.clock?.refreshed(t);
+    this.counts[k]!++;
+    this.lastIssue = t;
+    if (t + 1 > this.end) this.end = t + 1;
+    if (this.o.trace) this.o.trace({ kind: KINDS[k]!, pch: this.pch, cycle: t, bank, row, col: 0, tag });
+  }
+
+  private changeMode(from: Mode, to: Mode, cycle: number): void {
+    this.modeCycles[from] += cycle - this.modeSince;
+    this.modeSince = cycle;
+    this.path.modeChanged?.(from, to, cycle);
+  }
+
+  finish(): ChannelStats {
+    const end = Math.max(this.end, this.modeSince);
+    this.modeCycles[this.modes.mode] += end - this.modeSince;
+    this.modeSince = end;
+    const n = (k: number) => this.counts[k]!;
+    return {
+      cycles: end,
+      commands: { ACT: n(ACT), PRE: n(PRE), RD: n(RD), WR: n(WR), REF: n(REF) },
+      rowHits: this.hits,
+      rowMisses: this.misses,
+      modeCycles: { ...this.modeCycles },
+    };
+  }
+}

@@ -1,0 +1,278 @@
+// The data path of one HBM-PIM pseudo-channel: its banks' contents, the 8
+// PCUs (GRF_A, GRF_B, SRF_M, SRF_A), the shared CRF with its program counter,
+// and the host side's read-back buffer. The channel engine calls `column`
+// for every RD/WR it issues; this gives the command its meaning in the
+// current mode (HARDWARE.md 3.3):
+//   SB      RD copies a burst to the host (read-back slot), WR writes host data.
+//   AB      WR to the configuration row sets CRF / SRF / GRF (broadcast to all
+//           PCUs); RD/WR of a normal row copies between banks and GRFs.
+//   AB-PIM  RD/WR to a row with bit 12 clear executes CRF[PC] in all 8 PCUs
+//           (on the banks of the command's parity), then advances the PC;
+//           configuration-row writes still set registers (GRF_A inputs).
+// Faults (PIMC0904-0906) carry the pseudo-channel, command index and cycle.
+
+import { fail } from '../../ir/diagnostics.js';
+import type { ColumnEvent, DataPath, Mode } from './channel-api.js';
+import { BankStore, LANES } from './bank-store.js';
+import { F16_VALUE, f16, f16BitsOf } from './fp16.js';
+import { CONFIG_COLS, ROWS, type PchStream } from './stream.js';
+import { decodeForExecution, type ExecInstr } from './pim-program.js';
+
+const GRF = 8;
+const TRIGGER_ROW_BIT = 0x1000;
+
+export interface PimDatapathOptions {
+  pch: number;
+  pcus: number;
+  crfEntries: number;
+  /** The stream whose WR data this path reads. */
+  stream: PchStream;
+  store: BankStore;
+}
+
+export class PimDatapath implements DataPath {
+  readonly store: BankStore;
+  readonly readback: Uint16Array;
+  private readonly pch: number;
+  private readonly pcus: number;
+  private readonly crfEntries: number;
+  private readonly data: Uint16Array;
+  // registers, per PCU: 8 x 16 lanes, values already rounded to FP16
+  private readonly grfA: Float64Array;
+  private readonly grfB: Float64Array;
+  private readonly srfM: Float64Array;
+  private readonly srfA: Float64Array;
+  private readonly aOut: Float64Array;
+  private readonly mOut: Float64Array;
+  // the shared sequencer
+  private readonly crf: Uint32Array;
+  private program: ExecInstr[] = [];
+  private pc = 0;
+  private repeat = 0;
+  private jumpLeft: Int32Array;
+  private exited = false;
+  /** Triggers that executed an instruction (for utilisation stats). */
+  triggers = 0;
+  private readonly burst = new Uint16Array(LANES);
+
+  constructor(o: PimDatapathOptions) {
+    this.pch = o.pch;
+    this.pcus = o.pcus;
+    this.crfEntries = o.crfEntries;
+    this.data = o.stream.data;
+    this.store = o.store;
+    this.readback = new Uint16Array(o.stream.readbackBursts * LANES);
+    const regs = o.pcus * GRF * LANES;
+    this.grfA = new Float64Array(regs);
+    this.grfB = new Float64Array(regs);
+    this.aOut = new Float64Array(o.pcus * LANES);
+    this.mOut = new Float64Array(o.pcus * LANES);
+    this.srfM = new Float64Array(GRF);
+    this.srfA = new Float64Array(GRF);
+    this.crf = new Uint32Array(o.crfEntries);
+    this.jumpLeft = new Int32Array(o.crfEntries);
+  }
+
+  private where(e: ColumnEvent): string {
+    return `pCH ${e.pch}, command ${e.index}, cycle ${e.cycle}`;
+  }
+
+  modeChanged(_from: Mode, _to: Mode): void {
+    // The program starts at the control-word write itself (configWrite), which knows the command.
+  }
+
+  column(e: ColumnEvent): void {
+    const c = e.cmd;
+    if (c.row === ROWS.config) return this.configWrite(e);
+    if (e.mode === 'SB') {
+      if (c.kind === 'RD') {
+        if (c.data >= 0) this.store.readBurst(c.bank, c.row, c.col, this.readback, c.data * LANES);
+      } else this.writeHostData(c.bank, c.row, c.col, c.data);
+      return;
+    }
+    if (c.row & TRIGGER_ROW_BIT) return; // reserved rows (park, mode changes) move no data
+    if (e.mode === 'AB') return this.copyWithGrf(e);
+    this.trigger(e);
+  }
+
+  private writeHostData(bank: number, row: number, col: number, slot: number): void {
+    if (slot < 0) {
+      this.burst.fill(0);
+      this.store.writeBurst(bank, row, col, this.burst);
+    } else this.store.writeBurst(bank, row, col, this.data, slot * LANES);
+  }
+
+  /** AB without PIM: a RD copies each addressed bank column into GRF_A (even) or GRF_B (odd); a WR copies back. */
+  private copyWithGrf(e: ColumnEvent): void {
+    const c = e.cmd;
+    const parity = c.bank & 1;
+    const grf = parity ? this.grfB : this.grfA;
+    const idx = c.col & 7;
+    for (let k = 0; k < this.pcus; k++) {
+      const bank = 2 * k + parity;
+      const base = (k * GRF + idx) * LANES;
+      if (c.kind === 'RD') {
+        const row = this.store.row(bank, c.row);
+        const o = c.col * LANES;
+        for (let l = 0; l < LANES; l++) grf[base + l] = F16_VALUE[row[o + l]!]!;
+      } else this.storeGrf(grf, base, bank, c.row, c.col);
+    }
+  }
+
+  private storeGrf(grf: Float64Array, base: number, bank: number, row: number, col: number): void {
+    const r = this.store.row(bank, row, true);
+    const o = col * LANES;
+    for (let l = 0; l < LANES; l++) r[o + l] = f16BitsOf(grf[base + l]!);
+  }
+
+  /** Writes to row 0x3FFF: control (mode: handled by the engine), SRF, CRF, GRF_A, GRF_B. */
+  private configWrite(e: ColumnEvent): void {
+    const c = e.cmd;
+    if (c.kind !== 'WR') return;
+    const lanes = c.data >= 0 ? this.data.subarray(c.data * LANES, (c.data + 1) * LANES) : new Uint16Array(LANES);
+    const col = c.col;
+    if (col === CONFIG_COLS.control) {
+      if (lanes[0]! & 1) {
+        if (lanes[0]! & 2) this.grfB.fill(0); // bit 1: clear GRF_B on entry (ours)
+        this.startProgram(e);
+      }
+    } else if (col === CONFIG_COLS.srf) {
+      for (let i = 0; i < GRF; i++) {
+        this.srfM[i] = F16_VALUE[lanes[i]!]!;
+        this.srfA[i] = F16_VALUE[lanes[GRF + i]!]!;
+      }
+    } else if (col >= CONFIG_COLS.crf && col < CONFIG_COLS.crf + 4) {
+      const at = (col - CONFIG_COLS.crf) * 8;
+      for (let i = 0; i < 8 && at + i < this.crfEntries; i++) this.crf[at + i] = (lanes[2 * i]! | (lanes[2 * i + 1]! << 16)) >>> 0;
+    } else if (col >= CONFIG_COLS.grfA && col < CONFIG_COLS.grfA + GRF) {
+      this.broadcast(this.grfA, col - CONFIG_COLS.grfA, lanes);
+    } else if (col >= CONFIG_COLS.grfB && col < CONFIG_COLS.grfB + GRF) {
+      this.broadcast(this.grfB, col - CONFIG_COLS.grfB, lanes);
+    }
+  }
+
+  private broadcast(grf: Float64Array, idx: number, lanes: Uint16Array): void {
+    for (let k = 0; k < this.pcus; k++) {
+      const base = (k * GRF + idx) * LANES;
+      for (let l = 0; l < LANES; l++) grf[base + l] = F16_VALUE[lanes[l]!]!;
+    }
+  }
+
+  /** Entering AB-PIM: decode the CRF, reset PC and loop counters. */
+  private startProgram(e: ColumnEvent): void {
+    this.program = decodeForExecution(this.crf, `CRF of ${this.where(e)}`);
+    this.pc = 0;
+    this.repeat = 0;
+    this.exited = false;
+    this.program.forEach((ins, i) => (this.jumpLeft[i] = ins.op === 'JUMP' ? ins.count : 0));
+    this.settle(e);
+  }
+
+  /** Follows JUMPs and EXIT at the PC (they take no command). */
+  private settle(e: ColumnEvent): void {
+    for (let guard = 0; guard < 1 << 20; guard++) {
+      if (this.pc >= this.program.length) {
+        fail('PIMC0904', `the CRF program runs past its ${this.program.length} entries (PC ${this.pc}) without an EXIT, ${this.where(e)}`);
+      }
+      const ins = this.program[this.pc]!;
+      if (ins.op === 'EXIT') {
+        this.exited = true;
+        return;
+      }
+      if (ins.op !== 'JUMP') return;
+      if (this.jumpLeft[this.pc]! > 0) {
+        this.jumpLeft[this.pc]!--;
+        this.pc = this.pc + 1 - ins.offset;
+      } else {
+        this.jumpLeft[this.pc] = ins.count; // ready for the next time round an outer loop
+        this.pc++;
+      }
+    }
+  }
+
+  private trigger(e: ColumnEvent): void {
+    if (this.exited) fail('PIMC0906', `a PIM trigger (${e.cmd.kind} bank ${e.cmd.bank} row ${e.cmd.row} col ${e.cmd.col}) after EXIT, ${this.where(e)}`);
+    if (this.pc >= this.program.length) fail('PIMC0904', `the CRF program runs past its ${this.program.length} instructions, ${this.where(e)}`);
+    const ins = this.program[this.pc]!;
+    this.triggers++;
+    this.execute(ins, e);
+    this.repeat++;
+    if (this.repeat >= ins.repeats) {
+      this.repeat = 0;
+      this.pc++;
+      this.settle(e);
+    }
+  }
+
+  /**
+   * The GEMV hot path, MAC GRF_B[col&7] += GRF_A[{row[0], col[4:3]}] * bank,
+   * written out without the generic operand plumbing (same arithmetic).
+   */
+  private macGemv(bankParity: number, row: number, col: number): void {
+    const grfA = this.grfA;
+    const grfB = this.grfB;
+    const dst = col & 7;
+    const src = ((row & 1) << 2) | ((col >> 3) & 3);
+    const bo = col * LANES;
+    for (let k = 0; k < this.pcus; k++) {
+      const w = this.store.row(2 * k + bankParity, row);
+      const ai = (k * GRF + src) * LANES;
+      const bi = (k * GRF + dst) * LANES;
+      for (let l = 0; l < LANES; l++) grfB[bi + l] = f16(grfB[bi + l]! + f16(F16_VALUE[w[bo + l]!]! * grfA[ai + l]!));
+    }
+  }
+
+  /** One instruction in all PCUs, on the command's bank parity and address. */
+  private execute(ins: ExecInstr, e: ColumnEvent): void {
+    const c = e.cmd;
+    const parity = c.bank & 1;
+    if (ins.op === 'MAC' && ins.aam && ins.dst === 5 && ins.src0 === 4 && ins.bankParity !== undefined) return this.macGemv(ins.bankParity, c.row, c.col);
+    if (ins.op === 'NOP') {
+      if (c.kind === 'WR') {
+        // a WR during a NOP stores GRF_A (even bank) or GRF_B (odd bank), index column[2:0]
+        const grf = parity ? this.grfB : this.grfA;
+        for (let k = 0; k < this.pcus; k++) this.storeGrf(grf, (k * GRF + (c.col & 7)) * LANES, 2 * k + parity, c.row, c.col);
+      }
+      return;
+    }
+    // register indices: fixed, or from the address under AAM
+    const aamDst = c.col & 7;
+    const aamInput = ((c.row & 1) << 2) | ((c.col >> 3) & 3);
+    for (let k = 0; k < this.pcus; k++) {
+      const bankRow = this.store.row(2 * k + (ins.bankParity ?? parity), c.row);
+      const bo = c.col * LANES;
+      const operand = (code: number, fixedIdx: number, isDst: boolean): [Float64Array | Uint16Array | null, number, number] => {
+        const idx = ins.aam ? (isDst || code === ins.dst ? aamDst : aamInput) : fixedIdx;
+        switch (code) {
+          case 4: return [this.grfA, (k * GRF + idx) * LANES, 1];
+          case 5: return [this.grfB, (k * GRF + idx) * LANES, 1];
+          case 6: return [this.srfM, idx, 0];
+          case 7: return [this.srfA, idx, 0];
+          case 0: return [this.aOut, k * LANES, 1];
+          case 1: return [this.mOut, k * LANES, 1];
+          default: return [bankRow, bo, 1]; // EVEN_BANK / ODD_BANK: FP16 bits
+        }
+      };
+      const [d, dOff] = operand(ins.dst, ins.dstIdx, true);
+      const [s0, s0Off, s0Step] = operand(ins.src0, ins.src0Idx, false);
+      const [s1, s1Off, s1Step] = ins.op === 'MOV' || ins.op === 'FILL' ? [null, 0, 0] : operand(ins.src1, ins.src1Idx, false);
+      const [s2, s2Off, s2Step] = ins.op === 'MAD' ? operand(ins.src2, ins.src1Idx, false) : [null, 0, 0];
+      const val = (a: Float64Array | Uint16Array, off: number): number => (a instanceof Uint16Array ? F16_VALUE[a[off]!]! : a[off]!);
+      const dst = d as Float64Array;
+      for (let l = 0; l < LANES; l++) {
+        const x = val(s0!, s0Off + l * s0Step);
+        let r: number;
+        switch (ins.op) {
+          case 'ADD': r = f16(x + val(s1!, s1Off + l * s1Step)); break;
+          case 'MUL': r = f16(x * val(s1!, s1Off + l * s1Step)); break;
+          case 'MAC': r = f16(dst[dOff + l]! + f16(x * val(s1!, s1Off + l * s1Step))); break;
+          case 'MAD': r = f16(f16(x * val(s1!, s1Off + l * s1Step)) + val(s2!, s2Off + l * s2Step)); break;
+          default: r = ins.relu && (x < 0 || Object.is(x, -0)) ? 0 : x; // MOV, FILL
+        }
+        dst[dOff + l] = r;
+      }
+      if (ins.op === 'ADD') this.aOut.set(dst.subarray(dOff, dOff + LANES), k * LANES);
+      if (ins.op === 'MUL') this.mOut.set(dst.subarray(dOff, dOff + LANES), k * LANES);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+// A whole HBM-PIM system: every pseudo-channel runs its stream through the
+// channel engine (timing, modes, refresh) with its own data path (banks,
+// PCUs, read-back). Pseudo-channels are independent; the kernel takes as long
+// as the slowest one.
+
+import type { Hardware } from '../hardware/types.js';
+import type { ChannelStats, TraceEvent } from './channel-api.js';
+import { BankStore } from './bank-store.js';
+import { runChannel } from './channel.js';
+import { PimDatapath } from './pim-datapath.js';
+import type { PchStream } from './stream.js';
+
+export interface SystemRun {
+  cycles: number;
+  perPch: ChannelStats[];
+  /** Commands by kind, summed over pseudo-channels. */
+  commands: Record<string, number>;
+  /** PCU instruction triggers, summed. */
+  triggers: number;
+  readbacks: Uint16Array[];
+}
+
+export interface SystemOptions {
+  hw: Hardware;
+  refresh?: boolean;
+  /** Trace events of these pseudo-channels (Perfetto export). */
+  trace?: { pchs: readonly number[]; sink: (e: TraceEvent) => void };
+}
+
+export function newStores(pch: number, banks: number): BankStore[] {
+  return Array.from({ length: pch }, () => new BankStore(banks));
+}
+
+/** Runs `streams[p]` (or one stream for all) on every pseudo-channel's store. */
+export function runSystem(streams: PchStream | PchStream[], stores: BankStore[], o: SystemOptions): SystemRun {
+  const pim = o.hw.pim!;
+  const perPch: ChannelStats[] = [];
+  const readbacks: Uint16Array[] = [];
+  const commands: Record<string, number> = {};
+  let triggers = 0;
+  stores.forEach((store, pch) => {
+    const stream = Array.isArray(streams) ? streams[pch]! : streams;
+    const path = new PimDatapath({ pch, pcus: pim.pcusPerPseudoChannel, crfEntries: pim.crfEntries, stream, store });
+    const traced = o.trace?.pchs.includes(pch) ? o.trace.sink : undefined;
+    const stats = runChannel(stream, path, { hw: o.hw, pch, refresh: o.refresh ?? true, trace: traced });
+    perPch.push(stats);
+    readbacks.push(path.readback);
+    triggers += path.triggers;
+    for (const [k, v] of Object.entries(stats.commands)) commands[k] = (commands[k] ?? 0) + v;
+  });
+  return { cycles: Math.max(0, ...perPch.map((s) => s.cycles)), perPch, commands, triggers, readbacks };
+}
