@@ -95,12 +95,20 @@ export class StreamBuilder {
 
   // ---- the mode rituals of HARDWARE.md 3.3 -------------------------------
 
-  /** ACT + RD to the park row in all 16 banks (before and after a PIM kernel). */
+  /**
+   * ACT + RD to the park row in all 16 banks (before and after a PIM
+   * kernel), bank groups in turn so that ACTs are tRRD_S apart, each bank
+   * read as soon as it opens and closed after the next read.
+   */
   park(tag: string): this {
-    for (let b = 0; b < 16; b++) this.act(b, ROWS.park, { tag: b === 0 ? tag : undefined });
-    for (let b = 0; b < 16; b++) this.rd(b, ROWS.park, 0);
-    for (let b = 0; b < 16; b++) this.pre(b);
-    return this;
+    const order = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
+    order.slice(0, 4).forEach((b, i) => this.act(b, ROWS.park, { tag: i === 0 ? tag : undefined }));
+    order.forEach((b, i) => {
+      this.rd(b, ROWS.park, 0);
+      if (i + 4 < order.length) this.act(order[i + 4]!, ROWS.park);
+      if (i > 0) this.pre(order[i - 1]!);
+    });
+    return this.pre(order[order.length - 1]!);
   }
 
   /** SB -> AB: ACT (and a WR to column 31) to row 0x17FF in banks 0, 1, 8, 9. */

@@ -5,9 +5,11 @@
 import { Command, CommanderError } from 'commander';
 import { isPimcError } from '../../ir/diagnostics.js';
 import { registerAnalyze } from './commands/analyze.js';
+import { registerAsm } from './commands/asm.js';
 import { registerConformance } from './commands/conformance.js';
 import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
+import { registerKernel } from './commands/kernel.js';
 import { registerRun } from './commands/run.js';
 import { processIO, type CliIO } from './io.js';
 import { VERSION } from '../api/version.js';
@@ -26,6 +28,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
   registerConformance(program, io, setExit);
   registerDemo(program, io, setExit);
   registerAnalyze(program, io);
+  registerKernel(program, io, setExit);
+  registerAsm(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: () => {} });
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,0 +1,186 @@
+// `pimc kernel`: one HBM-PIM kernel end to end, host side included (HARDWARE.md
+// section 5): seeded FP16 inputs, the backend's layout and command streams,
+// the simulator on every pseudo-channel, the host's read-back and reduction,
+// and the check against plain FP16 loops (bit for bit) and the exact result
+// (within the FP16 bound).
+
+import { fail } from '../../ir/diagnostics.js';
+import { pimGeometry, type PimGeometry } from '../../backends/hbm-pim/geometry.js';
+import { gemvStream, layoutGemvWeights, planGemv, reduceGemv } from '../../backends/hbm-pim/gemv.js';
+import { collectResult, elementwiseStream, layoutOperand, planElementwise } from '../../backends/hbm-pim/elementwise.js';
+import { elementwiseFp16Loop, gemvBound, gemvExact, gemvFp16Loop } from '../../backends/hbm-pim/fp16-reference.js';
+import type { ElementwiseOp } from '../../backends/hbm-pim/programs.js';
+import { loadHardware } from '../../runtime-sim/hardware/load.js';
+import type { Hardware } from '../../runtime-sim/hardware/types.js';
+import { F16_VALUE, f16, f16BitsOf } from '../../runtime-sim/hbm/fp16.js';
+import { newStores, runSystem } from '../../runtime-sim/hbm/pim-system.js';
+import { commandCount } from '../../runtime-sim/hbm/stream.js';
+import type { TraceEvent } from '../../runtime-sim/hbm/channel-api.js';
+
+export const KERNEL_SCHEMA = 'pimc.kernel/1';
+
+export type KernelSpec =
+  | { kind: 'gemv'; m: number; n: number; vectors?: number }
+  | { kind: ElementwiseOp; size: number };
+
+export interface KernelOptions {
+  hw: string | Hardware;
+  /** Run in the banks (default) or have the host read everything (the baseline). */
+  pim?: boolean;
+  seed?: number;
+  /** Host lane reduction of GEMV (default: the hardware description's). */
+  hostReduction?: 'fp16' | 'fp32';
+  refresh?: boolean;
+  /** Trace these pseudo-channels' commands. */
+  trace?: { pchs: readonly number[]; sink: (e: TraceEvent) => void };
+  /**
+   * Also compare bit for bit with a plain FP16 loop doing the same operations
+   * in the same order (as long as the kernel itself; the bound check always runs).
+   */
+  bitExact?: boolean;
+}
+
+export interface KernelReport {
+  schema: typeof KERNEL_SCHEMA;
+  kernel: string;
+  hardware: string;
+  pim: boolean;
+  cycles: number;
+  seconds: number;
+  commands: Record<string, number>;
+  /** Commands the simulator executed (all pseudo-channels). */
+  simulatedCommands: number;
+  pimTriggers: number;
+  /** Share of PCU-cycles spent on triggered instructions. */
+  pimUtilization: number;
+  check: {
+    /** Equal bit for bit to the plain FP16 loop doing the same operations in the same order (null: not checked). */
+    bitExact: boolean | null;
+    mismatches: number;
+    /** Largest |result - exact| and the FP16 bound it must stay under. */
+    maxAbsError: number;
+    bound: string;
+    withinBound: boolean;
+  };
+  wallMs: number;
+}
+
+/** FP16 bits of k/1024 - 1 for k = 0..2047: a uniform grid on [-1, 1), every point exact in FP16. */
+const GRID = Uint16Array.from({ length: 2048 }, (_, k) => f16BitsOf(k / 1024 - 1));
+
+/** Seeded FP16 inputs, uniform on that grid (xorshift32: fast, and plenty for test data). */
+function fp16Values(n: number, seed: number): Uint16Array {
+  let s = (seed >>> 0) || 1;
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = GRID[(s >>> 21) & 2047]!;
+  }
+  return out;
+}
+
+export function kernelName(k: KernelSpec): string {
+  return k.kind === 'gemv' ? `gemv ${k.m}x${k.n}${k.vectors && k.vectors > 1 ? ` x${k.vectors}` : ''}` : `${k.kind} ${k.size}`;
+}
+
+export function runKernel(spec: KernelSpec, opts: KernelOptions): KernelReport {
+  const hw = typeof opts.hw === 'string' ? loadHardware(opts.hw) : opts.hw;
+  const g = pimGeometry(hw);
+  const t0 = performance.now();
+  const pim = opts.pim ?? true;
+  if (!pim) fail('PIMC0703', 'the host-only baseline (--no-pim) needs the host memory controller, which is not built yet');
+  const r = spec.kind === 'gemv' ? gemv(hw, g, spec, opts) : elementwise(hw, g, spec, opts);
+  return { ...r, wallMs: performance.now() - t0 };
+}
+
+type Partial0 = Omit<KernelReport, 'wallMs'>;
+
+function report(hw: Hardware, g: PimGeometry, spec: KernelSpec, run: ReturnType<typeof runSystem>, streamCommands: number, check: KernelReport['check']): Partial0 {
+  const tck = hw.memory.hbm!.tCKns * 1e-9;
+  const pcuCycles = run.cycles * g.pch * g.pcus;
+  return {
+    schema: KERNEL_SCHEMA,
+    kernel: kernelName(spec),
+    hardware: hw.name,
+    pim: true,
+    cycles: run.cycles,
+    seconds: run.cycles * tck,
+    commands: run.commands,
+    simulatedCommands: streamCommands * g.pch,
+    pimTriggers: run.triggers,
+    pimUtilization: pcuCycles ? (run.triggers * g.pcus * hw.memory.hbm!.timing.tCCD_L) / pcuCycles : 0,
+    check,
+  };
+}
+
+function gemv(hw: Hardware, g: PimGeometry, spec: Extract<KernelSpec, { kind: 'gemv' }>, o: KernelOptions): Partial0 {
+  const vectors = spec.vectors ?? 1;
+  const plan = planGemv(g, spec.m, spec.n, vectors);
+  const w = fp16Values(spec.m * spec.n, (o.seed ?? 1) * 7919);
+  const xs = fp16Values(vectors * spec.n, (o.seed ?? 1) * 104729);
+  const stores = newStores(g.pch, g.banks);
+  layoutGemvWeights(g, plan, w, stores);
+  const stream = gemvStream(g, plan, xs);
+  const run = runSystem(stream, stores, { hw, refresh: o.refresh, trace: o.trace });
+  const host = o.hostReduction ?? hw.pim!.hostReduction;
+  const y = reduceGemv(g, plan, run.readbacks, host, (b) => F16_VALUE[b]!, f16);
+  let mismatches = 0;
+  let maxErr = 0;
+  let within = true;
+  for (let v = 0; v < vectors; v++) {
+    const x = xs.subarray(v * spec.n, (v + 1) * spec.n);
+    const want = o.bitExact ? gemvFp16Loop(w, x, spec.m, spec.n, host) : undefined;
+    const exact = gemvExact(w, x, spec.m, spec.n);
+    for (let i = 0; i < spec.m; i++) {
+      const got = y[v * spec.m + i]!;
+      if (want && !Object.is(got, want[i]!)) mismatches++;
+      const err = Math.abs(got - exact.y[i]!);
+      maxErr = Math.max(maxErr, err);
+      if (err > gemvBound(spec.n, exact.abs[i]!)) within = false;
+    }
+  }
+  const d = 2 * Math.ceil(spec.n / 16) + 16;
+  return report(hw, g, spec, run, commandCount(stream.items), {
+    bitExact: o.bitExact ? mismatches === 0 : null,
+    mismatches,
+    maxAbsError: maxErr,
+    bound: `|y - exact| <= gamma_${d} * sum|w x| per output (u = 2^-11; ${d} rounded operations per output)`,
+    withinBound: within,
+  });
+}
+
+function elementwise(hw: Hardware, g: PimGeometry, spec: Extract<KernelSpec, { kind: ElementwiseOp }>, o: KernelOptions): Partial0 {
+  const plan = planElementwise(g, spec.kind, spec.size);
+  const a = fp16Values(spec.size, (o.seed ?? 1) * 7919);
+  const b = spec.kind === 'add' || spec.kind === 'mul' ? fp16Values(spec.size, (o.seed ?? 1) * 104729) : undefined;
+  const scalars = spec.kind === 'mad' ? { scale: f16BitsOf(f16(0.75)), shift: f16BitsOf(f16(-0.125)) } : undefined;
+  const stores = newStores(g.pch, g.banks);
+  layoutOperand(g, plan, a, plan.base.a, stores);
+  if (b) layoutOperand(g, plan, b, plan.base.b, stores);
+  const stream = elementwiseStream(g, plan, scalars);
+  const run = runSystem(stream, stores, { hw, refresh: o.refresh, trace: o.trace });
+  const got = collectResult(g, plan, stores);
+  const want = o.bitExact ? elementwiseFp16Loop(spec.kind, a, b, scalars) : undefined;
+  let mismatches = 0;
+  let maxErr = 0;
+  let within = true;
+  for (let i = 0; i < spec.size; i++) {
+    const v = F16_VALUE[got[i]!]!;
+    if (want && !Object.is(v, want[i]!)) mismatches++;
+    const x = F16_VALUE[a[i]!]!;
+    const exact = spec.kind === 'add' ? x + F16_VALUE[b![i]!]! : spec.kind === 'mul' ? x * F16_VALUE[b![i]!]! : spec.kind === 'relu' ? Math.max(x, 0) : x * 0.75 - 0.125;
+    const err = Math.abs(v - exact);
+    maxErr = Math.max(maxErr, err);
+    const ops = spec.kind === 'mad' ? 2 : 1;
+    if (err > ((ops * 2 ** -11) / (1 - ops * 2 ** -11)) * (spec.kind === 'mad' ? Math.abs(x * 0.75) + 0.125 : Math.abs(exact)) + 2 ** -25) within = false;
+  }
+  return report(hw, g, spec, run, commandCount(stream.items), {
+    bitExact: o.bitExact ? mismatches === 0 : null,
+    mismatches,
+    maxAbsError: maxErr,
+    bound: `|r - exact| <= gamma_k * |terms| with k = ${spec.kind === 'mad' ? 2 : 1} rounding(s), u = 2^-11 (plus half the smallest subnormal)`,
+    withinBound: within,
+  });
+}
