@@ -28,7 +28,7 @@ program gemv {
 /** A stream shaped like a real kernel, made by the backend's builder. */
 function kernelStream(): PchStreamUnit {
   const b = new StreamBuilder();
-  b.park('PARK_IN').enterAllBank();
+  b.parkAndEnterAllBank();
   b.act(0, 0x3fff, { tag: 'PROGRAM_CRF' });
   b.configWrite(0, 4, programToBursts((parseAsm(GEMV) as CrfProgram).instrs.map(encode)));
   b.loop(4, { data: 8 }, (l) => l.loop(8, { data: 1 }, (m) => m.wr(0, 0x3fff, 8, { data: 0, tag: 'GRF_A', follow: FOLLOW_DATA })));

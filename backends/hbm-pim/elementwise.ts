@@ -88,8 +88,7 @@ export function elementwiseStream(g: PimGeometry, p: ElementwisePlan, scalars?: 
   const prog = programBursts(elementwiseProgram(p.op, p.slots));
   const pimOn = b.data.add(controlWord(true, false));
   const pimOff = b.data.add(controlWord(false, false));
-  b.park('PARK_IN');
-  b.enterAllBank();
+  b.parkAndEnterAllBank();
   b.act(1, ROWS.config, { tag: 'PROGRAM_CRF' });
   b.configWrite(1, CONFIG_COLS.crf, prog);
   if (p.op === 'mad') {
@@ -112,40 +111,43 @@ export function elementwiseStream(g: PimGeometry, p: ElementwisePlan, scalars?: 
   const [a, ...rest] = operands;
   const run = (parity: number, row: number, col: number, kind: 'RD' | 'WR', count: number) =>
     b.loop(count, { col: 1 }, () => (kind === 'RD' ? b.rd(parity, row, col, { follow: FOLLOW_ROW | FOLLOW_COL }) : b.wr(parity, row, col, { follow: FOLLOW_ROW | FOLLOW_COL })));
-  const pass = (rows: number, firstRow: number, groups: number) => {
-    if (rows === 0 || groups === 0) return;
-    b.act(0, a![0] + firstRow, { tag: a![2] });
-    b.loop(rows, { row: 1 }, () => {
-      for (let gi = 0; gi < groups; gi++) {
-        const col = gi * TILE_BURSTS;
-        for (const parity of [0, 1]) {
-          const row = (base: number) => base + firstRow;
-          // the other parity's result row closes once this phase's reads are under way
-          // (on the very first slot that PRE finds the odd banks closed: a no-op)
-          run(parity, row(a![0]), col, 'RD', 2);
-          b.pre(1 - parity);
-          run(parity, row(a![0]), col + 2, 'RD', TILE_BURSTS - 2);
-          b.pre(parity);
-          rest.forEach(([base, kind, tag], i) => {
-            b.act(parity, row(base), { tag, follow: FOLLOW_ROW });
-            const last = i === rest.length - 1;
-            run(parity, row(base), col, kind, last ? TILE_BURSTS - 1 : TILE_BURSTS);
-            if (last) {
-              // open the next A row: the odd banks' for this slot, or the even banks' for the next slot
-              const nextRow = parity === 0 || gi < groups - 1 ? row(a![0]) : row(a![0]) + 1;
-              b.act(1 - parity, nextRow, { tag: a![2], follow: FOLLOW_ROW });
-              run(parity, row(base), col + TILE_BURSTS - 1, kind, 1);
-            } else b.pre(parity);
-          });
-        }
+  // One row of slots (`groups` of them); `nextRow` tells where the A row the
+  // last slot opens for its successor is (undefined: there is none).
+  const rowOfSlots = (firstRow: number, groups: number, nextRow: number | undefined) => {
+    for (let gi = 0; gi < groups; gi++) {
+      const col = gi * TILE_BURSTS;
+      for (const parity of [0, 1]) {
+        const row = (base: number) => base + firstRow;
+        // the other parity's result row closes once this phase's reads are under way
+        // (on the very first slot that PRE finds the odd banks closed: a no-op)
+        run(parity, row(a![0]), col, 'RD', 2);
+        b.pre(1 - parity);
+        run(parity, row(a![0]), col + 2, 'RD', TILE_BURSTS - 2);
+        b.pre(parity);
+        rest.forEach(([base, kind, tag], i) => {
+          b.act(parity, row(base), { tag, follow: FOLLOW_ROW });
+          const last = i === rest.length - 1;
+          run(parity, row(base), col, kind, last ? TILE_BURSTS - 1 : TILE_BURSTS);
+          if (last) {
+            // open the next A row: the odd banks' for this slot, or the even banks' for the next slot
+            const next = parity === 0 ? row(a![0]) : gi < groups - 1 ? row(a![0]) : nextRow;
+            if (next !== undefined) b.act(1 - parity, next, { tag: a![2], follow: FOLLOW_ROW });
+            run(parity, row(base), col + TILE_BURSTS - 1, kind, 1);
+          } else b.pre(parity);
+        });
       }
-    });
-    b.pre(1).pre(0); // the odd result row, and the A row opened for a slot that does not exist
+    }
   };
   const fullRows = Math.floor(p.slots / TILES_PER_ROW);
-  pass(fullRows, 0, TILES_PER_ROW);
-  pass(1, fullRows, p.slots - fullRows * TILES_PER_ROW);
-  b.act(0, ROWS.config, { tag: 'PIM_OFF' }).wr(0, ROWS.config, CONFIG_COLS.control, { data: pimOff }).pre(0);
+  const tail = p.slots - fullRows * TILES_PER_ROW;
+  b.act(0, a![0], { tag: a![2] });
+  // full rows but the last one in a loop (each opens the next row's A), then the last full row, then the partial one
+  const looped = tail > 0 ? fullRows : fullRows - 1;
+  b.loop(looped, { row: 1 }, () => rowOfSlots(0, TILES_PER_ROW, a![0] + 1));
+  if (tail > 0) rowOfSlots(fullRows, tail, undefined);
+  else if (fullRows > 0) rowOfSlots(fullRows - 1, TILES_PER_ROW, undefined);
+  // leave PIM mode through the even banks while the odd banks' last result row closes
+  b.act(0, ROWS.config, { tag: 'PIM_OFF' }).wr(0, ROWS.config, CONFIG_COLS.control, { data: pimOff }).pre(1).pre(0);
   b.leaveAllBank();
   b.park('PARK_OUT');
   return b.build();

@@ -109,8 +109,7 @@ export function gemvStream(g: PimGeometry, p: GemvPlan, xs: Uint16Array): PchStr
   const prog = programBursts(gemvProgram(p.evenTiles, p.oddTiles));
   const pimOn = b.data.add(controlWord(true, true));
   const pimOff = b.data.add(controlWord(false, false));
-  b.park('PARK_IN');
-  b.enterAllBank();
+  b.parkAndEnterAllBank();
   // The odd banks' configuration row takes the CRF and stays open for the
   // first tile's inputs; the even banks' takes the control word.
   b.act(1, ROWS.config, { tag: 'PROGRAM_CRF' });

@@ -43,6 +43,9 @@ export class DataTable {
   }
 }
 
+/** Banks in the order the park visits them: bank groups in turn. */
+const PARK_ORDER = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
+
 export class StreamBuilder {
   readonly data = new DataTable();
   private readonly tags: string[] = [];
@@ -97,24 +100,38 @@ export class StreamBuilder {
 
   /**
    * ACT + RD to the park row in all 16 banks (before and after a PIM
-   * kernel), bank groups in turn so that ACTs are tRRD_S apart, each bank
-   * read as soon as it opens and closed after the next read.
+   * kernel), bank groups in turn so that ACTs go tRRD_S apart: bank i is read
+   * once open and closed four banks later, when tRAS has passed, so that no
+   * command waits behind a PRE. `keepLast` leaves the last four PREs to the
+   * caller, to overlap with what comes next.
    */
-  park(tag: string): this {
-    const order = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
+  park(tag: string, keepLast = false): number[] {
+    const order = PARK_ORDER;
     order.slice(0, 4).forEach((b, i) => this.act(b, ROWS.park, { tag: i === 0 ? tag : undefined }));
     order.forEach((b, i) => {
       this.rd(b, ROWS.park, 0);
       if (i + 4 < order.length) this.act(order[i + 4]!, ROWS.park);
-      if (i > 0) this.pre(order[i - 1]!);
+      if (i >= 4) this.pre(order[i - 4]!);
     });
-    return this.pre(order[order.length - 1]!);
+    const left = order.slice(-4);
+    if (!keepLast) for (const b of left) this.pre(b);
+    return keepLast ? left : [];
   }
 
-  /** SB -> AB: ACT (and a WR to column 31) to row 0x17FF in banks 0, 1, 8, 9. */
-  enterAllBank(): this {
+  /**
+   * Park, then SB -> AB: ACT (and a WR to column 31) to row 0x17FF in banks
+   * 0, 8, 1 and 9; the park's last PREs go between those ACTs (other banks,
+   * still SB mode until the fourth ACT).
+   */
+  parkAndEnterAllBank(): this {
+    const left = this.park('PARK_IN', true);
     const banks = [0, 8, 1, 9];
-    banks.forEach((b, i) => this.act(b, ROWS.sbToAb, { tag: i === 0 ? 'SB_TO_AB' : undefined }));
+    // the fourth ACT switches to AB mode, where a PRE would reach a whole parity: the park's PREs go before it
+    banks.forEach((b, i) => {
+      if (i === 3) this.pre(left[3]!);
+      this.act(b, ROWS.sbToAb, { tag: i === 0 ? 'SB_TO_AB' : undefined });
+      if (i < 3) this.pre(left[i]!);
+    });
     for (const b of banks) this.wr(b, ROWS.sbToAb, 31);
     for (const b of banks) this.pre(b);
     return this;

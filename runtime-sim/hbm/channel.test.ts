@@ -166,11 +166,17 @@ describe('refresh', () => {
     { kind: 'LOOP', count: n, body: [{ ...cmd(['RD', 0, 3, 0]), follow: 2 }], step: { row: 0, col: 0, data: 0 } },
   ];
 
-  it('closes the banks, refreshes every tREFI from the measured phase, re-opens and continues', () => {
+  /** MAC-like all-bank reads on bank 0's parity in AB-PIM mode, n of them. */
+  const pimReads = (n: number): StreamItem[] => [
+    ...enterAb, ...control(true), cmd(['ACT', 0, 3]),
+    { kind: 'LOOP', count: n, body: [{ ...cmd(['RD', 0, 3, 0]), follow: 2 }], step: { row: 0, col: 0, data: 0 } } as StreamItem,
+  ];
+
+  it('in PIM mode: closes the banks, refreshes when due from the measured phase, re-opens and continues', () => {
     const trace: TraceEvent[] = [];
-    const s = run(reads(3000), { refresh: true, trace: (e) => trace.push(e) });
+    const s = run(pimReads(3000), { refresh: true, trace: (e) => trace.push(e) });
     const refs = trace.filter((e) => e.kind === 'REF');
-    expect(s.commands.REF).toBe(3); // due at 1950, 5850, 9750 in ~12,000 cycles
+    expect(s.commands.REF).toBe(3); // due at 1950, 5850, 9750 in ~13,000 cycles
     expect(hw.memory.hbm!.refreshOffsetCycles).toBe(1950);
     for (const r of refs) {
       const i = trace.indexOf(r);
@@ -184,17 +190,33 @@ describe('refresh', () => {
     }
     const dues = [1950, 5850, 9750];
     refs.forEach((r, i) => expect(r.cycle - dues[i]!).toBeGreaterThan(0));
-    refs.forEach((r, i) => expect(r.cycle - dues[i]!).toBeLessThan(30));
+    refs.forEach((r, i) => expect(r.cycle - dues[i]!).toBeLessThan(60));
     expect(s.commands.RD).toBe(3000);
-    expect(s.commands.ACT).toBe(4);
   });
 
-  it('costs about tRFC per refresh and nothing without', () => {
-    const off = run(reads(3000));
-    const on = run(reads(3000), { refresh: true });
+  it('in PIM mode: costs about tRFC per refresh and nothing without', () => {
+    const off = run(pimReads(3000));
+    const on = run(pimReads(3000), { refresh: true });
     expect(off.commands.REF).toBe(0);
     expect(on.cycles - off.cycles).toBeGreaterThan(3 * T.tRFC);
-    expect(on.cycles - off.cycles).toBeLessThan(3 * (T.tRFC + T.tRP + T.tRCD_RD + 20));
+    expect(on.cycles - off.cycles).toBeLessThan(3 * (T.tRFC + T.tRP + T.tRCD_RD + 30));
+  });
+
+  it('in SB mode: a due refresh waits while commands stream, never more than one tREFI', () => {
+    const trace: TraceEvent[] = [];
+    const s = run(reads(3000), { refresh: true, trace: (e) => trace.push(e) });
+    const refs = trace.filter((e) => e.kind === 'REF').map((e) => e.cycle);
+    // due at 1950: postponed to 5850 at most, then caught up; the next one likewise
+    expect(refs.length).toBeGreaterThanOrEqual(2);
+    expect(refs[0]!).toBeGreaterThan(1950 + 3900 - 1);
+    expect(refs[0]!).toBeLessThan(1950 + 3900 + 60);
+    expect(s.commands.RD).toBe(3000);
+  });
+
+  it('in SB mode: a refresh due near the end of a stream does not hold it up', () => {
+    const short = run(reads(900), { refresh: true }); // ends around 3,600: due 1950, within one tREFI
+    expect(short.commands.REF).toBe(0);
+    expect(short.cycles).toBe(run(reads(900)).cycles);
   });
 
   it('refreshes all-bank rows with one PRE and one ACT per parity', () => {

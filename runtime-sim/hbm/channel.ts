@@ -128,6 +128,13 @@ class ChannelEngine implements RefreshHost {
       t = at;
     } else if (this.clock) {
       while (t > this.clock.due) {
+        // In SB mode a due refresh waits while commands keep coming, at most
+        // one tREFI (JEDEC lets a controller postpone refreshes). Measured on
+        // the reference: in AB-PIM mode REFs issue when due (GEMV: due 1,950 /
+        // 5,850 / 9,750, issued 1,954 / 5,876 / 9,752); the 2M MUL ends at
+        // 5,926 with one REF, so the one due at 5,850, after it returned to
+        // SB mode, waited; the host-only traces show SB-mode REFs held back.
+        if (this.modes.mode === 'SB' && t - this.clock.due < this.clock.interval) break;
         // a column command may still go while its bank could not close anyway
         if (this.deadlinesFor !== this.clock.due) {
           closeDeadlines(this, this.deadlines);
