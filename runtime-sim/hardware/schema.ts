@@ -87,6 +87,11 @@ export const HARDWARE_SCHEMA: SectionSpec = {
               ...int('cycle at which the first REF of a pseudo-channel falls due (later ones every tREFI); default tREFI', 0, 'tCK'),
               optional: true,
             },
+            commandsPerCycle: {
+              ...int('commands the controller issues per cycle: 2 uses HBM\'s separate row and column buses, 1 shares one slot; default 2', 1, 'commands'),
+              max: 2,
+              optional: true,
+            },
           },
         },
       },

@@ -35,6 +35,8 @@ export interface HbmDesc {
   readToPrechargeCycles?: number;
   /** First REF due at this cycle, then every tREFI (default tREFI). */
   refreshOffsetCycles?: number;
+  /** 1: one command per cycle (the reference's controller); 2 (default): a row and a column command may share a cycle. */
+  commandsPerCycle?: number;
 }
 
 export interface MemoryDesc {

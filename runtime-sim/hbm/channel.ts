@@ -30,7 +30,7 @@ import { CONFIG_COLS, forEachCommand, ROWS, type Command, type PchStream } from 
 import { compileTiming, KIND_INDEX, KINDS } from './timing-table.js';
 
 // Command kinds as module constants: the hot path reads no imported bindings.
-const { ACT, PRE, RD, WR, REF } = KIND_INDEX;
+const { ACT, PRE, RD, WR, REF, WRREG } = KIND_INDEX;
 
 export interface ChannelOptions {
   hw: Hardware;
@@ -60,6 +60,8 @@ class ChannelEngine implements RefreshHost {
   private readonly pch: number;
   private readonly start: number;
   private readonly abDelay: number;
+  /** 1 when the controller issues one command per cycle (scheduled issue only). */
+  private readonly slotGap: number;
   /** Cycles from issue to the end of the data burst, per kind. */
   private readonly done: Int32Array;
   private readonly cols: number;
@@ -91,8 +93,9 @@ class ChannelEngine implements RefreshHost {
     this.end = this.start;
     this.modeSince = this.start;
     this.abDelay = o.hw.pim?.allBankColumnDelayCycles ?? 0;
+    this.slotGap = (hbm.commandsPerCycle ?? 2) === 1 && !o.issueAt ? 1 : 0;
     const half = table.env.BL! / 2;
-    this.done = new Int32Array([1, 1, hbm.timing.RL + half, hbm.timing.WL + half, 1]);
+    this.done = new Int32Array([1, 1, hbm.timing.RL + half, hbm.timing.WL + half, 1, hbm.timing.WL + half]);
     this.cols = hbm.rowBytes / hbm.burstBytes;
     this.dataBursts = Math.floor(stream.data.length / 16);
     if (o.refresh && o.issueAt) fail('PIMC0703', 'refresh insertion needs the engine to schedule; a stream with explicit issue cycles carries its own REF commands');
@@ -111,13 +114,17 @@ class ChannelEngine implements RefreshHost {
 
   earliestFor(k: number, bank: number, all: boolean): number {
     const c = all ? this.checker.earliestAll(k, bank & 1) : this.checker.earliest(k, bank);
-    return c > this.lastIssue ? c : this.lastIssue;
+    // commands issue in order; with one command slot per cycle, after the previous one
+    const after = this.lastIssue + this.slotGap;
+    return c > after ? c : after;
   }
 
   step = (c: Command, index: number): void => {
-    const k = kindOf(c.kind);
+    let k = kindOf(c.kind);
     this.validate(c, k, index);
     const col = k === RD || k === WR;
+    // a configuration-row write in an all-bank mode sets PCU registers: its own timing class
+    if (k === WR && c.row === ROWS.config && this.modes.mode !== 'SB') k = WRREG;
     const all = broadcasts(this.modes.mode, col, c.row);
     let t = this.earliestFor(k, c.bank, all);
     const at = this.o.issueAt ? this.o.issueAt[index] ?? -1 : -1;
@@ -168,7 +175,7 @@ class ChannelEngine implements RefreshHost {
     if (k === ACT) {
       const b = all ? s.firstOpen(p) : s.openRow[c.bank] !== CLOSED ? c.bank : -1;
       if (b >= 0) fail('PIMC0908', `ACT row ${c.row} to ${rows()}, but bank ${b} already has row ${s.openRow[b]} open, ${this.where(index, cycle)}; PRE it first`);
-    } else if (k === RD || k === WR) {
+    } else if (k === RD || k === WR || k === WRREG) {
       const why = columnFault(this.modes.mode, c.kind as 'RD' | 'WR', c.row, c.col, c.data);
       if (why) fail('PIMC0903', `${why}: ${c.kind} bank ${c.bank} row ${c.row} col ${c.col}, ${this.where(index, cycle)}`);
       const b = all ? s.firstNotOpenAt(p, c.row) : s.openRow[c.bank] !== c.row ? c.bank : -1;
@@ -217,7 +224,7 @@ class ChannelEngine implements RefreshHost {
       ev.cycle = at;
       ev.mode = mode;
       this.path.column(ev);
-      if (k === WR && c.row === ROWS.config && c.col === CONFIG_COLS.control && mode !== 'SB') {
+      if (k === WRREG && c.col === CONFIG_COLS.control) {
         const on = c.data >= 0 && (this.stream.data[c.data * 16]! & 1) === 1;
         const m = this.modes.control(on);
         if (m) this.changeMode(from, m, at);
@@ -244,7 +251,7 @@ class ChannelEngine implements RefreshHost {
     this.counts[k]!++;
     this.lastIssue = t;
     if (t + 1 > this.end) this.end = t + 1;
-    if (this.o.trace) this.o.trace({ kind: KINDS[k]!, pch: this.pch, cycle: t, bank, row, col: 0, tag });
+    if (this.o.trace) this.o.trace({ kind: KINDS[k]!, pch: this.pch, cycle: t, bank, row, col: 0, tag }); // inserted: ACT, PRE or REF
   }
 
   private changeMode(from: Mode, to: Mode, cycle: number): void {
@@ -260,7 +267,7 @@ class ChannelEngine implements RefreshHost {
     const n = (k: number) => this.counts[k]!;
     return {
       cycles: end,
-      commands: { ACT: n(ACT), PRE: n(PRE), RD: n(RD), WR: n(WR), REF: n(REF) },
+      commands: { ACT: n(ACT), PRE: n(PRE), RD: n(RD), WR: n(WR) + n(WRREG), REF: n(REF) },
       rowHits: this.hits,
       rowMisses: this.misses,
       modeCycles: { ...this.modeCycles },

@@ -34,6 +34,7 @@ import { BankState, CLOSED } from './banks.js';
 import { runChannel } from './channel.js';
 import { TimingChecker } from './constraints.js';
 import type { Command, PchStream } from './stream.js';
+import type { CommandKind } from './stream.js';
 import { ACT, compileTiming, KINDS, PRE, RD, REF, WR, type Kind } from './timing-table.js';
 
 export interface HostRequest {
@@ -94,7 +95,7 @@ export function hostAccess(requests: readonly HostRequest[], o: HostOptions): Ho
     perPch.push(m.stats);
     if (o.keepStreams) streams.push(m.sched);
   });
-  const commands = Object.fromEntries(KINDS.map((k) => [k, perPch.reduce((s, p) => s + p.commands[k], 0)])) as Record<Kind, number>;
+  const commands = Object.fromEntries(KINDS.filter((k) => k !== 'WRREG').map((k) => [k, perPch.reduce((s, p) => s + p.commands[k as keyof typeof p.commands], 0)])) as Record<Kind, number>;
   return { cycles: Math.max(0, ...perPch.map((s) => s.cycles)), perPch, commands, streams: o.keepStreams ? streams : undefined };
 }
 
@@ -167,7 +168,7 @@ class Commands {
   toSchedule(): HostSchedule {
     const items: Command[] = [];
     for (let i = 0; i < this.n; i++) {
-      items.push({ kind: KINDS[this.kind[i]!]!, bank: this.bank[i]!, row: this.row[i]!, col: this.col[i]!, data: -1, tag: -1, follow: 0 });
+      items.push({ kind: KINDS[this.kind[i]!] as CommandKind, bank: this.bank[i]!, row: this.row[i]!, col: this.col[i]!, data: -1, tag: -1, follow: 0 });
     }
     return { stream: { items, data: new Uint16Array(0), tags: [], readbackBursts: 0 }, issueAt: this.at.slice(0, this.n) };
   }
@@ -190,7 +191,7 @@ export function scheduleChannel(tx: Int32Array, hbm: HbmDesc, o: HostOptions): H
   const immediate = o.refreshPolicy === 'immediate';
   const refreshOn = o.refresh !== false && hbm.timing.tREFI > 0;
   const tREFI = hbm.timing.tREFI;
-  const single = o.oneCommandPerCycle === true;
+  const single = o.oneCommandPerCycle ?? hbm.commandsPerCycle === 1;
   let due = hbm.refreshOffsetCycles ?? tREFI;
   let credits = 0;
   let closing = false;

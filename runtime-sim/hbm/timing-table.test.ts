@@ -37,8 +37,34 @@ function run(steps: Step[], at: number[], pch = 0, on: Hardware = hw): PimcError
 const ROW = 7;
 const T0 = 200;
 
+const CONFIG = 0x3fff;
+
+/**
+ * Register writes (WRREG) exist only in all-bank modes: enter AB mode
+ * (ACTs to 0x17FF in banks 0, 8, 1, 9), close the rows, then open what the
+ * two commands need on their parities. In AB mode a command reaches every
+ * bank of its parity, so the second command goes to the even banks for a
+ * same-bank entry and to the odd ones otherwise.
+ */
+function allBankScenario(c: ConstraintSpec, y: number): { steps: Step[]; at: number[] } {
+  const steps: Step[] = [['ACT', 0, 0x17ff], ['ACT', 8, 0x17ff], ['ACT', 1, 0x17ff], ['ACT', 9, 0x17ff], ['PRE', 0], ['PRE', 1]];
+  const at = [0, 6, 12, 18, 60, 61];
+  const add = (s: Step, t: number) => (steps.push(s), at.push(t));
+  const A = 0;
+  const B = c.scope === 'same-bank' ? 0 : 1;
+  const rowFor = (k: string) => (k === 'WRREG' ? CONFIG : ROW);
+  if (c.from !== 'ACT') add(['ACT', A, rowFor(c.from === 'PRE' ? c.to : c.from)], 100);
+  if (B !== A && c.to !== 'ACT' && c.to !== 'PRE') add(['ACT', B, rowFor(c.to)], 110);
+  const cmd = (k: string, bank: number, col: number): Step =>
+    k === 'WRREG' ? ['WR', bank, CONFIG, 8 + col] : k === 'PRE' ? ['PRE', bank] : [k as CommandKind, bank, k === 'ACT' ? rowFor(c.to) : ROW, col];
+  add(cmd(c.from, A, 0), T0);
+  add(cmd(c.to, B, 1), y);
+  return { steps, at };
+}
+
 /** The commands before, the first and second command of an entry, with cycles; the second issues at `y`. */
 function scenario(c: ConstraintSpec, y: number): { steps: Step[]; at: number[] } {
+  if (c.from === 'WRREG' || c.to === 'WRREG') return allBankScenario(c, y);
   const A = 0;
   const B = c.scope === 'same-bank' ? 0 : c.scope === 'same-bankgroup' ? 1 : c.scope === 'other-bankgroup' ? 4 : 5;
   const steps: Step[] = [];

@@ -21,14 +21,23 @@
 import { fail } from '../../ir/diagnostics.js';
 import type { HbmDesc, TimingName } from '../hardware/types.js';
 
-export const KINDS = ['ACT', 'PRE', 'RD', 'WR', 'REF'] as const;
+/**
+ * Command classes for timing. WRREG is a WR to the configuration row in an
+ * all-bank mode: it writes PCU registers (GRF, SRF, CRF, control), not the
+ * DRAM array, so a read may follow it after the data bus turns round (no
+ * tWTR), and the row may close without write recovery. Measured on the
+ * reference: the last GRF_A write at 544, the next MAC read at 555 (GEMV).
+ * Streams still say WR; the engine classifies (channel.ts).
+ */
+export const KINDS = ['ACT', 'PRE', 'RD', 'WR', 'REF', 'WRREG'] as const;
 export type Kind = (typeof KINDS)[number];
 export const ACT = 0;
 export const PRE = 1;
 export const RD = 2;
 export const WR = 3;
 export const REF = 4;
-export const KIND_INDEX: Readonly<Record<Kind, number>> = { ACT, PRE, RD, WR, REF };
+export const WRREG = 5;
+export const KIND_INDEX: Readonly<Record<Kind, number>> = { ACT, PRE, RD, WR, REF, WRREG };
 
 export type Scope = 'same-bank' | 'same-bankgroup' | 'other-bankgroup' | 'channel';
 export const SCOPES: readonly Scope[] = ['same-bank', 'same-bankgroup', 'other-bankgroup', 'channel'];
@@ -66,6 +75,16 @@ export const HBM2_CONSTRAINTS: readonly ConstraintSpec[] = [
   { name: 'tRTW', from: 'RD', to: 'WR', scope: 'channel', latency: 'RL + BL/2 + tRTRS - WL', why: 'read data leaves the bus (plus a turnaround) before write data arrives' },
   { name: 'tWTR_L', from: 'WR', to: 'RD', scope: 'same-bankgroup', latency: 'WL + BL/2 + tWTR_L', why: 'write data must be in the bank group before it reads' },
   { name: 'tWTR_S', from: 'WR', to: 'RD', scope: 'other-bankgroup', latency: 'WL + BL/2 + tWTR_S', why: 'write data must be in the array before a read elsewhere' },
+  // register writes (WRREG): the column rules of writes, without array write
+  // timing. They happen only in all-bank modes, where a command spans every
+  // bank group, so tCCD_L always binds (no tCCD_S entries).
+  { name: 'tRCD_WR', from: 'ACT', to: 'WRREG', scope: 'same-bank', latency: 'tRCD_WR', why: 'the configuration row is open before a register write' },
+  { name: 'tCCD_L', from: 'WRREG', to: 'WRREG', scope: 'same-bankgroup', latency: 'tCCD_L', why: 'writes in one bank group share its I/O gating' },
+  { name: 'tCCD_L', from: 'WR', to: 'WRREG', scope: 'same-bankgroup', latency: 'tCCD_L', why: 'writes in one bank group share its I/O gating' },
+  { name: 'tCCD_L', from: 'WRREG', to: 'WR', scope: 'same-bankgroup', latency: 'tCCD_L', why: 'writes in one bank group share its I/O gating' },
+  { name: 'tRTW', from: 'RD', to: 'WRREG', scope: 'channel', latency: 'RL + BL/2 + tRTRS - WL', why: 'read data leaves the bus (plus a turnaround) before write data arrives' },
+  { name: 'register tWTR', from: 'WRREG', to: 'RD', scope: 'channel', latency: 'WL + BL/2 + tRTRS', why: 'register write data leaves the bus (plus a turnaround); nothing goes to the array' },
+  { name: 'register write to PRE', from: 'WRREG', to: 'PRE', scope: 'same-bank', latency: 'WL + BL/2', why: 'the register burst is on the bus; no write recovery' },
   // column to row
   { name: 'tRTP', from: 'RD', to: 'PRE', scope: 'same-bank', latency: 'tRTP', why: 'a read completes in the array before the row closes' },
   { name: 'tWR', from: 'WR', to: 'PRE', scope: 'same-bank', latency: 'WL + BL/2 + tWR', why: 'write recovery: the last data is restored before the row closes' },
