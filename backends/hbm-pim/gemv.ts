@@ -1,25 +1,25 @@
 // GEMV y = W x on HBM-PIM (HARDWARE.md 3.5), as the layout of W in the banks
 // and the command stream of every pseudo-channel.
 //
-// Layout, chosen at compile time. Output rows go in rounds of
-// pch x pcus x 8 (4,096 on 64 pCH): pCH p, PCU k owns rows
-// round*4096 + p*64 + k*8 .. +8. Inputs go in tiles of 128 (8 bursts of GRF_A);
-// even tiles live in the PCU's even bank, odd tiles in its odd bank. For each
-// (round, tile) a PCU's bank holds 64 bursts over 2 DRAM rows:
+// Layout, chosen at compile time. A matrix is spread over a group of `pchs`
+// pseudo-channels (all of them for a weight matrix; a few for one attention
+// head). Output rows go in rounds of pchs x pcus x 8: pCH p of the group,
+// PCU k owns rows round*R + p*64 + k*8 .. +8. Inputs go in tiles of 128
+// (8 bursts of GRF_A); even tiles live in the PCU's even bank, odd tiles in
+// its odd bank. For each (round, tile) a PCU's bank holds 64 bursts over 2
+// DRAM rows, from the plan's row base:
 //   burst c (0..63) = W[out base + c mod 8][tile*128 + (c div 8)*16 .. +16]
-// at row base + 2*(tile div 2) + (c div 32), column c mod 32.
+// at row base + round*rowsPerRound + 2*(tile div 2) + (c div 32), column c mod 32.
 // A MAC with AAM then takes GRF_B[col & 7] (the output row) and
 // GRF_A[{row[0], col[4:3]}] (the input burst) from the command's address.
 //
-// Stream per pCH and input vector, per round (all pCHs run the same stream on
-// their own data):
-//   enter AB-PIM (clearing GRF_B) | for each even tile: write its 8 GRF_A
-//   bursts through the configuration row of the odd banks, then 64 MAC reads
-//   on the even banks | the odd tiles likewise, the other way round | 8 NOP
-//   stores of GRF_B into the odd bank's result row | back to AB.
-// Around all rounds: park in, SB -> AB, program the CRF; at the end AB -> SB,
-// park out, and the host reads 8 bursts per PCU per round and adds the 16
-// lanes of each output.
+// Stream per pCH, per input vector and round ("pass"): enter AB-PIM
+// (clearing GRF_B) | for each even tile: write its 8 GRF_A bursts through
+// the configuration row of the odd banks, then 64 MAC reads on the even
+// banks | the odd tiles likewise, the other way round | 8 NOP stores of
+// GRF_B into the odd banks' result row | back to AB. Around all passes: park
+// in, SB -> AB, program the CRF; at the end AB -> SB, park out, and the host
+// reads 8 bursts per PCU per pass and adds the 16 lanes of each output.
 
 import { fail } from '../../ir/diagnostics.js';
 import { BankStore, LANES } from '../../runtime-sim/hbm/bank-store.js';
@@ -28,7 +28,7 @@ import type { PimGeometry } from './geometry.js';
 import { controlWord, gemvProgram, programBursts } from './programs.js';
 import { FOLLOW_COL, FOLLOW_DATA, FOLLOW_ROW, StreamBuilder } from './stream-builder.js';
 
-/** MAC reads of a tile's first row before its configuration row closes (past tWR after the input writes). */
+/** MAC reads of a tile's first row before its configuration row closes (past the write timing). */
 const PRE_AFTER = 8;
 
 export interface GemvPlan {
@@ -36,43 +36,57 @@ export interface GemvPlan {
   n: number;
   /** Input vectors (batched GEMV: each is a full pass over the weights). */
   vectors: number;
+  /** Pseudo-channels the matrix is spread over. */
+  pchs: number;
+  /** First DRAM row the matrix uses on them. */
+  rowBase: number;
   rounds: number;
   tiles: number;
   evenTiles: number;
   oddTiles: number;
   /** DRAM rows each bank uses per round for weights. */
   rowsPerRound: number;
+  /** Rows used from rowBase: weights, then one result row per (vector, round). */
+  rowsUsed: number;
   /** Row of the odd banks that receives the results of vector v, round r. */
   resultRow: (vector: number, round: number) => number;
 }
 
-export function planGemv(g: PimGeometry, m: number, n: number, vectors = 1): GemvPlan {
-  const perRound = g.pch * g.pcus * g.rowsPerPcu;
+export function planGemv(g: PimGeometry, m: number, n: number, vectors = 1, o: { pchs?: number; rowBase?: number } = {}): GemvPlan {
+  const pchs = o.pchs ?? g.pch;
+  const rowBase = o.rowBase ?? 0;
+  const perRound = pchs * g.pcus * g.rowsPerPcu;
   const rounds = Math.ceil(m / perRound);
   const tiles = Math.ceil(n / g.inputTile);
   const evenTiles = Math.ceil(tiles / 2);
   const oddTiles = tiles - evenTiles;
   const rowsPerRound = 2 * evenTiles;
   const weightRows = rounds * rowsPerRound;
-  const resultRow = (v: number, r: number) => weightRows + v * rounds + r;
-  if (weightRows + vectors * rounds > g.dataRows) {
-    fail('PIMC0703', `a ${m} x ${n} GEMV over ${vectors} vectors needs ${weightRows + vectors * rounds} rows per bank; HBM-PIM banks have ${g.dataRows} usable rows (split it)`);
+  const rowsUsed = weightRows + vectors * rounds;
+  const resultRow = (v: number, r: number) => rowBase + weightRows + v * rounds + r;
+  if (rowBase + rowsUsed > g.dataRows) {
+    fail('PIMC0703', `a ${m} x ${n} GEMV over ${vectors} vectors needs rows ${rowBase}..${rowBase + rowsUsed} per bank; HBM-PIM banks have ${g.dataRows} usable rows (split it)`);
   }
-  return { m, n, vectors, rounds, tiles, evenTiles, oddTiles, rowsPerRound, resultRow };
+  return { m, n, vectors, pchs, rowBase, rounds, tiles, evenTiles, oddTiles, rowsPerRound, rowsUsed, resultRow };
 }
 
-/** Writes W (FP16 bits, m x n row-major) into every pseudo-channel's banks. */
-export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, stores: BankStore[]): void {
+/** The output row that pCH p of the group, PCU k, GRF_B entry j holds in a round. */
+function outputRow(g: PimGeometry, p: GemvPlan, round: number, pch: number, k: number, j: number): number {
+  return round * p.pchs * g.pcus * g.rowsPerPcu + pch * g.pcus * g.rowsPerPcu + k * g.rowsPerPcu + j;
+}
+
+/** Writes W (FP16 bits, m x n row-major) into the banks of the group's pseudo-channels. */
+export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, stores: readonly BankStore[]): void {
   const burst = new Uint16Array(LANES);
   for (let round = 0; round < p.rounds; round++) {
-    for (let pch = 0; pch < g.pch; pch++) {
+    for (let pch = 0; pch < p.pchs; pch++) {
       const store = stores[pch]!;
       for (let k = 0; k < g.pcus; k++) {
-        const outBase = round * g.pch * g.pcus * g.rowsPerPcu + pch * g.pcus * g.rowsPerPcu + k * g.rowsPerPcu;
+        const outBase = outputRow(g, p, round, pch, k, 0);
         if (outBase >= p.m) continue;
         for (let tile = 0; tile < p.tiles; tile++) {
           const bank = 2 * k + (tile & 1);
-          const rowBase = round * p.rowsPerRound + 2 * (tile >> 1);
+          const rowBase = p.rowBase + round * p.rowsPerRound + 2 * (tile >> 1);
           for (let c = 0; c < 64; c++) {
             const out = outBase + (c & 7);
             const in0 = tile * g.inputTile + (c >> 3) * LANES;
@@ -98,40 +112,49 @@ function inputBursts(g: PimGeometry, p: GemvPlan, x: Uint16Array): Uint16Array {
   return out;
 }
 
-/**
- * The stream of one pseudo-channel for `vectors` input vectors (FP16 bits,
- * vectors x n). All pseudo-channels run this same stream.
- */
-export function gemvStream(g: PimGeometry, p: GemvPlan, xs: Uint16Array): PchStream {
+/** Where the stream is between passes (the odd configuration row may still be open from programming). */
+export interface GemvSession {
+  b: StreamBuilder;
+  oddConfigOpen: boolean;
+  pimOn: number;
+  pimOff: number;
+}
+
+/** Park, SB -> AB, program the CRF for matrices of this plan's input length. */
+export function gemvPrologue(g: PimGeometry, p: GemvPlan): GemvSession {
   const b = new StreamBuilder();
-  const tileBursts = g.inputTile / LANES; // 8
-  const rowBursts = g.burstsPerRow; // 32
-  const prog = programBursts(gemvProgram(p.evenTiles, p.oddTiles));
   const pimOn = b.data.add(controlWord(true, true));
   const pimOff = b.data.add(controlWord(false, false));
   b.parkAndEnterAllBank();
   // The odd banks' configuration row takes the CRF and stays open for the
   // first tile's inputs; the even banks' takes the control word.
   b.act(1, ROWS.config, { tag: 'PROGRAM_CRF' });
-  b.configWrite(1, CONFIG_COLS.crf, prog);
-  let oddConfigOpen = true;
+  b.configWrite(1, CONFIG_COLS.crf, programBursts(gemvProgram(p.evenTiles, p.oddTiles)));
+  void g;
+  return { b, oddConfigOpen: true, pimOn, pimOff };
+}
+
+/** Every (vector, round) pass of a plan: xs holds the vectors (FP16 bits, vectors x n). */
+export function gemvPasses(s: GemvSession, g: PimGeometry, p: GemvPlan, xs: Uint16Array): void {
+  const b = s.b;
+  const tileBursts = g.inputTile / LANES; // 8
+  const rowBursts = g.burstsPerRow; // 32
   for (let v = 0; v < p.vectors; v++) {
-    const x = inputBursts(g, p, xs.subarray(v * p.n, (v + 1) * p.n));
-    const first = b.data.add(x);
+    const first = b.data.add(inputBursts(g, p, xs.subarray(v * p.n, (v + 1) * p.n)));
     for (let round = 0; round < p.rounds; round++) {
-      b.act(0, ROWS.config, { tag: 'PIM_ON' }).wr(0, ROWS.config, CONFIG_COLS.control, { data: pimOn }).pre(0);
+      b.act(0, ROWS.config, { tag: 'PIM_ON' }).wr(0, ROWS.config, CONFIG_COLS.control, { data: s.pimOn }).pre(0);
       // even tiles MAC on the even banks; their inputs go through the odd banks' configuration row, and vice versa
       for (const [parity, count, data] of [[0, p.evenTiles, first], [1, p.oddTiles, first + p.evenTiles * tileBursts]] as const) {
         if (count === 0) continue;
         const cfg = 1 - parity;
-        const row0 = round * p.rowsPerRound;
+        const row0 = p.rowBase + round * p.rowsPerRound;
         // Commands are ordered the way a controller with a queue would issue
         // them, overlapping the banks of the two parities: the configuration
         // row of the other parity opens while the last MACs of the previous
         // tile run, the tile's first weight row opens before its last input
         // write, and the configuration row closes during the MACs.
-        if (!(cfg === 1 && oddConfigOpen)) b.act(cfg, ROWS.config, { tag: 'GRF_A' });
-        oddConfigOpen = false;
+        if (!(cfg === 1 && s.oddConfigOpen)) b.act(cfg, ROWS.config, { tag: 'GRF_A' });
+        s.oddConfigOpen = false;
         b.loop(count, { row: 2, data: tileBursts }, () => {
           b.loop(tileBursts - 1, { col: 1, data: 1 }, () => b.wr(cfg, ROWS.config, CONFIG_COLS.grfA, { data, follow: FOLLOW_COL | FOLLOW_DATA }));
           b.act(parity, row0, { tag: 'MAC', follow: FOLLOW_ROW });
@@ -152,46 +175,70 @@ export function gemvStream(g: PimGeometry, p: GemvPlan, xs: Uint16Array): PchStr
       b.act(1, result, { tag: 'STORE' });
       b.loop(g.rowsPerPcu, { col: 1 }, () => b.wr(1, result, 0, { follow: FOLLOW_COL }));
       b.pre(1);
-      b.act(0, ROWS.config, { tag: 'PIM_OFF' }).wr(0, ROWS.config, CONFIG_COLS.control, { data: pimOff }).pre(0);
+      b.act(0, ROWS.config, { tag: 'PIM_OFF' }).wr(0, ROWS.config, CONFIG_COLS.control, { data: s.pimOff }).pre(0);
     }
   }
-  b.leaveAllBank();
-  b.park('PARK_OUT');
-  // The host reads each PCU's 8 result bursts per (vector, round) back in SB mode.
+}
+
+/** AB -> SB and park out. */
+export function gemvEpilogue(s: GemvSession): void {
+  s.b.leaveAllBank();
+  s.b.park('PARK_OUT');
+}
+
+/**
+ * The host reads each PCU's 8 result bursts per (vector, round) back in SB
+ * mode, into read-back slots from `slotBase`; returns the slots used.
+ */
+export function gemvReadBack(s: GemvSession, g: PimGeometry, p: GemvPlan, slotBase = 0): number {
+  const b = s.b;
   for (let k = 0; k < g.pcus; k++) {
     for (let slot = 0; slot < p.vectors * p.rounds; slot++) {
       const row = p.resultRow(Math.floor(slot / p.rounds), slot % p.rounds);
       b.act(2 * k + 1, row, { tag: k === 0 && slot === 0 ? 'READ_BACK' : undefined });
-      b.loop(g.rowsPerPcu, { col: 1, data: 1 }, () => b.rd(2 * k + 1, row, 0, { data: readbackSlot(g, p, slot, k), follow: FOLLOW_COL | FOLLOW_DATA }));
+      b.loop(g.rowsPerPcu, { col: 1, data: 1 }, () => b.rd(2 * k + 1, row, 0, { data: slotBase + readbackSlot(g, slot, k), follow: FOLLOW_COL | FOLLOW_DATA }));
       b.pre(2 * k + 1);
     }
   }
-  b.readbackBursts = p.vectors * p.rounds * g.pcus * g.rowsPerPcu;
-  return b.build();
+  const used = p.vectors * p.rounds * g.pcus * g.rowsPerPcu;
+  b.readbackBursts = Math.max(b.readbackBursts, slotBase + used);
+  return used;
+}
+
+/** The stream every pseudo-channel of the plan's group runs, for `vectors` input vectors. */
+export function gemvStream(g: PimGeometry, p: GemvPlan, xs: Uint16Array): PchStream {
+  const s = gemvPrologue(g, p);
+  gemvPasses(s, g, p, xs);
+  gemvEpilogue(s);
+  gemvReadBack(s, g, p);
+  return s.b.build();
 }
 
 /** First read-back burst of PCU k for (vector, round) slot s: 8 bursts, one per output row. */
-function readbackSlot(g: PimGeometry, p: GemvPlan, slot: number, k: number): number {
+function readbackSlot(g: PimGeometry, slot: number, k: number): number {
   return (slot * g.pcus + k) * g.rowsPerPcu;
 }
 
 /**
  * The host side: y[v][o] = the sum of the 16 lanes of output o's GRF_B, read
- * back from every pseudo-channel. `fp16` adds in FP16 in lane order (the
- * reference library), `fp32` in float32.
+ * back from the group's pseudo-channels (from read-back slot `slotBase`).
+ * `fp16` adds in FP16 in lane order (the reference library), `fp32` in float32.
  */
-export function reduceGemv(g: PimGeometry, p: GemvPlan, readbacks: Uint16Array[], precision: 'fp16' | 'fp32', value: (bits: number) => number, round16: (x: number) => number): Float64Array {
+export function reduceGemv(
+  g: PimGeometry, p: GemvPlan, readbacks: readonly Uint16Array[], precision: 'fp16' | 'fp32',
+  value: (bits: number) => number, round16: (x: number) => number, slotBase = 0,
+): Float64Array {
   const y = new Float64Array(p.vectors * p.m);
   for (let v = 0; v < p.vectors; v++) {
     for (let round = 0; round < p.rounds; round++) {
       const slot = v * p.rounds + round;
-      for (let pch = 0; pch < g.pch; pch++) {
+      for (let pch = 0; pch < p.pchs; pch++) {
         const rb = readbacks[pch]!;
         for (let k = 0; k < g.pcus; k++) {
           for (let j = 0; j < g.rowsPerPcu; j++) {
-            const out = round * g.pch * g.pcus * g.rowsPerPcu + pch * g.pcus * g.rowsPerPcu + k * g.rowsPerPcu + j;
+            const out = outputRow(g, p, round, pch, k, j);
             if (out >= p.m) continue;
-            const at = (readbackSlot(g, p, slot, k) + j) * LANES;
+            const at = (slotBase + readbackSlot(g, slot, k) + j) * LANES;
             let acc = 0;
             for (let l = 0; l < LANES; l++) acc = precision === 'fp16' ? round16(acc + value(rb[at + l]!)) : Math.fround(acc + value(rb[at + l]!));
             y[v * p.m + out] = acc;
