@@ -75,28 +75,39 @@ function outputRow(g: PimGeometry, p: GemvPlan, round: number, pch: number, k: n
   return round * p.pchs * g.pcus * g.rowsPerPcu + pch * g.pcus * g.rowsPerPcu + k * g.rowsPerPcu + j;
 }
 
-/** Writes W (FP16 bits, m x n row-major) into the banks of the group's pseudo-channels. */
-export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, stores: readonly BankStore[]): void {
-  const burst = new Uint16Array(LANES);
+/**
+ * Visits every weight burst of the layout: pseudo-channel (within the group),
+ * bank, row, column, and the output row and first input it holds (16
+ * consecutive inputs of that output row).
+ */
+export function forEachGemvBurst(
+  g: PimGeometry, p: GemvPlan,
+  visit: (pch: number, bank: number, row: number, col: number, out: number, in0: number) => void,
+): void {
   for (let round = 0; round < p.rounds; round++) {
     for (let pch = 0; pch < p.pchs; pch++) {
-      const store = stores[pch]!;
       for (let k = 0; k < g.pcus; k++) {
         const outBase = outputRow(g, p, round, pch, k, 0);
         if (outBase >= p.m) continue;
         for (let tile = 0; tile < p.tiles; tile++) {
-          const bank = 2 * k + (tile & 1);
           const rowBase = p.rowBase + round * p.rowsPerRound + 2 * (tile >> 1);
-          for (let c = 0; c < 64; c++) {
-            const out = outBase + (c & 7);
-            const in0 = tile * g.inputTile + (c >> 3) * LANES;
-            for (let l = 0; l < LANES; l++) burst[l] = out < p.m && in0 + l < p.n ? w[out * p.n + in0 + l]! : 0;
-            store.writeBurst(bank, rowBase + (c >> 5), c & 31, burst);
-          }
+          for (let c = 0; c < 64; c++) visit(pch, 2 * k + (tile & 1), rowBase + (c >> 5), c & 31, outBase + (c & 7), tile * g.inputTile + (c >> 3) * LANES);
         }
       }
     }
   }
+}
+
+/** The 16 lanes of W (FP16 bits, m x n row-major) at (out, in0..in0+15), zero past the edges. */
+export function weightBurst(p: GemvPlan, w: Uint16Array, out: number, in0: number, into: Uint16Array): Uint16Array {
+  for (let l = 0; l < LANES; l++) into[l] = out < p.m && in0 + l < p.n ? w[out * p.n + in0 + l]! : 0;
+  return into;
+}
+
+/** Writes W (FP16 bits, m x n row-major) into the banks of the group's pseudo-channels. */
+export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, stores: readonly BankStore[]): void {
+  const burst = new Uint16Array(LANES);
+  forEachGemvBurst(g, p, (pch, bank, row, col, out, in0) => stores[pch]!.writeBurst(bank, row, col, weightBurst(p, w, out, in0, burst)));
 }
 
 /** x padded to whole tiles, FP16 bits, in the order the stream writes it: even tiles, then odd tiles. */

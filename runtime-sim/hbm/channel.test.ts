@@ -168,7 +168,7 @@ describe('refresh', () => {
 
   /** MAC-like all-bank reads on bank 0's parity in AB-PIM mode, n of them. */
   const pimReads = (n: number): StreamItem[] => [
-    ...enterAb, ...control(true), cmd(['ACT', 0, 3]),
+    ...[...enterAb, ...control(true), ['ACT', 0, 3] as Step].map(cmd),
     { kind: 'LOOP', count: n, body: [{ ...cmd(['RD', 0, 3, 0]), follow: 2 }], step: { row: 0, col: 0, data: 0 } } as StreamItem,
   ];
 

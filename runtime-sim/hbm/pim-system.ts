@@ -31,15 +31,24 @@ export function newStores(pch: number, banks: number): BankStore[] {
   return Array.from({ length: pch }, () => new BankStore(banks));
 }
 
-/** Runs `streams[p]` (or one stream for all) on every pseudo-channel's store. */
-export function runSystem(streams: PchStream | PchStream[], stores: BankStore[], o: SystemOptions): SystemRun {
+/**
+ * Runs `streams[p]` (or one stream for all) on every pseudo-channel's store.
+ * A pseudo-channel without a stream (undefined) idles: no commands, no
+ * refresh counted, an empty read-back.
+ */
+export function runSystem(streams: PchStream | (PchStream | undefined)[], stores: BankStore[], o: SystemOptions): SystemRun {
   const pim = o.hw.pim!;
   const perPch: ChannelStats[] = [];
   const readbacks: Uint16Array[] = [];
   const commands: Record<string, number> = {};
   let triggers = 0;
   stores.forEach((store, pch) => {
-    const stream = Array.isArray(streams) ? streams[pch]! : streams;
+    const stream = Array.isArray(streams) ? streams[pch] : streams;
+    if (!stream) {
+      perPch.push(idleStats());
+      readbacks.push(new Uint16Array(0));
+      return;
+    }
     const path = new PimDatapath({ pch, pcus: pim.pcusPerPseudoChannel, crfEntries: pim.crfEntries, stream, store });
     const traced = o.trace?.pchs.includes(pch) ? o.trace.sink : undefined;
     const stats = runChannel(stream, path, { hw: o.hw, pch, refresh: o.refresh ?? true, trace: traced });
@@ -49,4 +58,8 @@ export function runSystem(streams: PchStream | PchStream[], stores: BankStore[],
     for (const [k, v] of Object.entries(stats.commands)) commands[k] = (commands[k] ?? 0) + v;
   });
   return { cycles: Math.max(0, ...perPch.map((s) => s.cycles)), perPch, commands, triggers, readbacks };
+}
+
+function idleStats(): ChannelStats {
+  return { cycles: 0, commands: { ACT: 0, PRE: 0, RD: 0, WR: 0, REF: 0 }, rowHits: 0, rowMisses: 0, modeCycles: { SB: 0, AB: 0, 'AB-PIM': 0 } };
 }
