@@ -50,8 +50,10 @@ export interface AttentionPlan {
 export function planAttention(g: PimGeometry, s: AttentionShape): AttentionPlan {
   const group = s.hq / s.hkv;
   const pchs = Math.max(1, Math.floor(g.pch / s.hkv));
-  const kRows = planGemv(g, s.skv, s.hd, group, { pchs }).rowsUsed;
-  const vRows = planGemv(g, s.hd, s.skv, group, { pchs, rowBase: kRows }).rowsUsed;
+  // matrices start on even rows (AAM reads the input burst from row bit 0)
+  const even = (r: number) => r + (r % 2);
+  const kRows = even(planGemv(g, s.skv, s.hd, group, { pchs }).rowsUsed);
+  const vRows = even(planGemv(g, s.hd, s.skv, group, { pchs, rowBase: kRows }).rowsUsed);
   const heads: HeadPlace[] = [];
   for (let h = 0; h < s.hkv; h++) {
     // more KV heads than pseudo-channels: they share, one after the other in the rows
@@ -103,15 +105,15 @@ export function attentionStreams(g: PimGeometry, p: AttentionPlan, phase: 'score
   return streams;
 }
 
-/** The host's side of a phase: each query head's outputs from the read-back (FP16 lane sums). */
-export function attentionOutputs(g: PimGeometry, p: AttentionPlan, phase: 'scores' | 'context', readbacks: Uint16Array[]): Float64Array {
+/** The host's side of a phase: each query head's outputs from the read-back (lane sums in `host` precision). */
+export function attentionOutputs(g: PimGeometry, p: AttentionPlan, phase: 'scores' | 'context', readbacks: Uint16Array[], host: 'fp16' | 'fp32'): Float64Array {
   const m = phase === 'scores' ? p.shape.skv : p.shape.hd;
   const out = new Float64Array(p.shape.hq * m);
   const slots = new Map<number, number>();
   p.heads.forEach((h, i) => {
     const plan = phase === 'scores' ? h.k : h.v;
     const base = slots.get(h.pch) ?? 0;
-    const y = reduceGemv(g, plan, readbacks.slice(h.pch, h.pch + h.pchs), 'fp16', (b) => F16_VALUE[b]!, f16, base);
+    const y = reduceGemv(g, plan, readbacks.slice(h.pch, h.pch + h.pchs), host, (b) => F16_VALUE[b]!, f16, base);
     slots.set(h.pch, base + plan.vectors * plan.rounds * g.pcus * g.rowsPerPcu);
     out.set(y, i * p.group * m);
   });

@@ -3,7 +3,7 @@
 // without, and the GEMV's command timeline on pseudo-channel 0 shows the
 // reference's landmarks.
 import { describe, expect, it } from 'vitest';
-import { runKernel, type KernelSpec } from '../../compiler/api/kernel.js';
+import { kernelName, runKernel, type KernelSpec } from '../../compiler/api/kernel.js';
 import type { TraceEvent } from '../../runtime-sim/hbm/channel-api.js';
 
 const REFERENCE: [KernelSpec, number, number][] = [
@@ -15,7 +15,7 @@ const REFERENCE: [KernelSpec, number, number][] = [
 
 describe('calibration on hbm-pim-x4', () => {
   for (const [spec, noPim, pim] of REFERENCE) {
-    const name = spec.kind === 'gemv' ? `gemv ${spec.m}x${spec.n}` : `${spec.kind} ${spec.size}`;
+    const name = kernelName(spec);
     it(`${name} with PIM: within 5% of ${pim} cycles, numbers right`, () => {
       const r = runKernel(spec, { hw: 'hbm-pim-x4' });
       expect(Math.abs(r.cycles - pim) / pim).toBeLessThan(0.05);

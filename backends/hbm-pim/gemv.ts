@@ -55,6 +55,8 @@ export interface GemvPlan {
 export function planGemv(g: PimGeometry, m: number, n: number, vectors = 1, o: { pchs?: number; rowBase?: number } = {}): GemvPlan {
   const pchs = o.pchs ?? g.pch;
   const rowBase = o.rowBase ?? 0;
+  // AAM takes the input burst from row bit 0: a tile's two rows must be an even-odd pair
+  if (rowBase % 2 !== 0) throw new Error(`internal: GEMV row base ${rowBase} is odd; align it to an even row`);
   const perRound = pchs * g.pcus * g.rowsPerPcu;
   const rounds = Math.ceil(m / perRound);
   const tiles = Math.ceil(n / g.inputTile);

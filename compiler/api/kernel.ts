@@ -18,12 +18,15 @@ import { hostAccess } from '../../runtime-sim/hbm/host-controller.js';
 import { baselineRequests } from '../../runtime-sim/hbm/host-kernels.js';
 import { commandCount } from '../../runtime-sim/hbm/stream.js';
 import type { TraceEvent } from '../../runtime-sim/hbm/channel-api.js';
+import type { AttentionShape } from '../../backends/hbm-pim/attention.js';
+import { attentionKernel } from './kernel-attention.js';
 
 export const KERNEL_SCHEMA = 'pimc.kernel/1';
 
 export type KernelSpec =
   | { kind: 'gemv'; m: number; n: number; vectors?: number }
-  | { kind: ElementwiseOp; size: number };
+  | { kind: ElementwiseOp; size: number }
+  | ({ kind: 'attention' } & AttentionShape);
 
 export interface KernelOptions {
   hw: string | Hardware;
@@ -65,6 +68,8 @@ export interface KernelReport {
     withinBound: boolean;
   };
   wallMs: number;
+  /** attention: cycles of each device phase (KV append, scores, context). */
+  phases?: Record<string, number>;
 }
 
 /** FP16 bits of k/1024 - 1 for k = 0..2047: a uniform grid on [-1, 1), every point exact in FP16. */
@@ -84,6 +89,7 @@ function fp16Values(n: number, seed: number): Uint16Array {
 }
 
 export function kernelName(k: KernelSpec): string {
+  if (k.kind === 'attention') return `attention ${k.hq}/${k.hkv} heads x ${k.hd}, ${k.skv} keys`;
   return k.kind === 'gemv' ? `gemv ${k.m}x${k.n}${k.vectors && k.vectors > 1 ? ` x${k.vectors}` : ''}` : `${k.kind} ${k.size}`;
 }
 
@@ -92,7 +98,10 @@ export function runKernel(spec: KernelSpec, opts: KernelOptions): KernelReport {
   const g = pimGeometry(hw);
   const t0 = performance.now();
   const pim = opts.pim ?? true;
-  const r = !pim ? hostOnly(hw, g, spec, opts) : spec.kind === 'gemv' ? gemv(hw, g, spec, opts) : elementwise(hw, g, spec, opts);
+  const r = !pim ? hostOnly(hw, g, spec, opts)
+    : spec.kind === 'gemv' ? gemv(hw, g, spec, opts)
+    : spec.kind === 'attention' ? attention(hw, g, spec, opts)
+    : elementwise(hw, g, spec, opts);
   return { ...r, wallMs: performance.now() - t0 };
 }
 
@@ -103,6 +112,7 @@ export function runKernel(spec: KernelSpec, opts: KernelOptions): KernelReport {
  */
 function hostOnly(hw: Hardware, g: PimGeometry, spec: KernelSpec, o: KernelOptions): Partial0 {
   if (spec.kind === 'gemv' && (spec.vectors ?? 1) > 1) fail('PIMC0703', '--no-pim runs one input vector; drop --batch');
+  if (spec.kind === 'attention') fail('PIMC0703', 'attention has no --no-pim baseline yet; run it with PIM');
   const run = hostAccess(baselineRequests(spec.kind === 'gemv' ? { kind: 'gemv', m: spec.m, n: spec.n } : spec), { hw });
   const tck = hw.memory.hbm!.tCKns * 1e-9;
   let maxErr = 0;
@@ -197,6 +207,12 @@ function gemv(hw: Hardware, g: PimGeometry, spec: Extract<KernelSpec, { kind: 'g
     bound: `|y - exact| <= gamma_${d} * sum|w x| per output (u = 2^-11; ${d} rounded operations per output)`,
     withinBound: within,
   });
+}
+
+function attention(hw: Hardware, g: PimGeometry, spec: Extract<KernelSpec, { kind: 'attention' }>, o: KernelOptions): Partial0 {
+  if (spec.hq % spec.hkv !== 0) fail('PIMC0703', `${spec.hq} query heads do not split into groups over ${spec.hkv} KV heads`);
+  const r = attentionKernel(hw, g, spec, fp16Values, { seed: o.seed ?? 1, refresh: o.refresh, trace: o.trace, bitExact: o.bitExact, hostReduction: o.hostReduction });
+  return { ...report(hw, g, spec, r.run, 0, r.check), simulatedCommands: r.simulatedCommands, phases: r.phases };
 }
 
 function elementwise(hw: Hardware, g: PimGeometry, spec: Extract<KernelSpec, { kind: ElementwiseOp }>, o: KernelOptions): Partial0 {
