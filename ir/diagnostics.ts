@@ -66,6 +66,9 @@ export const DIAGNOSTICS = {
   PIMC0908: 'bank already has an open row',
   PIMC0909: 'assembly text does not parse',
   PIMC0910: 'malformed binary stream or program',
+  // 11xx: NPU lowering (op, shape, what does not fit)
+  PIMC1101: 'NPU tile does not fit in the scratchpad',
+  PIMC1102: 'op shape or attribute the NPU lowering does not support',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

@@ -1,0 +1,2 @@
+// Linear, MatMul, Gemm, attention: registered on import.
+export {};

