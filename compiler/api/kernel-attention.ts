@@ -23,6 +23,7 @@ import { attentionOutputs, attentionStreams, hostSoftmax, kvAppendStreams, layou
 import { FP16_U, gemvBound, gemvFp16Loop } from '../../backends/hbm-pim/fp16-reference.js';
 import type { PimGeometry } from '../../backends/hbm-pim/geometry.js';
 import type { Hardware } from '../../runtime-sim/hardware/types.js';
+import type { TraceEvent } from '../../runtime-sim/hbm/channel-api.js';
 import { F16_VALUE } from '../../runtime-sim/hbm/fp16.js';
 import { newStores, runSystem, type SystemOptions, type SystemRun } from '../../runtime-sim/hbm/pim-system.js';
 import { commandCount } from '../../runtime-sim/hbm/stream.js';
@@ -76,12 +77,17 @@ export function attentionKernel(
   };
   const stores = newStores(g.pch, g.banks);
   layoutKvCache(g, plan, without(k), without(v), stores);
-  const sys = { hw, refresh: o.refresh, trace: o.trace };
+  // the phases follow each other: trace cycles continue from the previous phase's end
+  let offset = 0;
+  const trace = o.trace && { pchs: o.trace.pchs, sink: (e: TraceEvent) => o.trace!.sink({ ...e, cycle: e.cycle + offset }) };
+  const sys = { hw, refresh: o.refresh, trace };
   const append = kvAppendStreams(g, plan, last, k, v);
   const appended = runSystem(append, stores, sys);
+  offset += appended.cycles;
   // 2. scores in the banks
   const scoreStreams = attentionStreams(g, plan, 'scores', q);
   const scored = runSystem(scoreStreams, stores, sys);
+  offset += scored.cycles;
   const scores = attentionOutputs(g, plan, 'scores', scored.readbacks, host);
   // 3. host softmax, 4. context in the banks
   const probs = hostSoftmax(scores, hq, skv, scale);

@@ -6,6 +6,11 @@ export function parsePositiveInt(flag: string, v: string): number {
   return Number(v);
 }
 
+export function parseNonNegativeInt(flag: string, v: string): number {
+  if (!/^\d+$/.test(v)) fail('PIMC0703', `${flag} wants a non-negative integer, got ${q(v)}`);
+  return Number(v);
+}
+
 export function parseNumber(flag: string, v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0) fail('PIMC0703', `${flag} wants a non-negative number, got ${q(v)}`);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { fail } from '../../../ir/diagnostics.js';
 import { printJson, type CliIO } from '../io.js';
-import { parsePositiveInt } from '../options.js';
+import { parseList, parseNonNegativeInt, parsePositiveInt } from '../options.js';
 import type { KernelSpec } from '../../api/kernel.js';
 
 const KINDS = ['gemv', 'add', 'mul', 'relu', 'mad', 'attention'] as const;
@@ -25,8 +25,10 @@ export function registerKernel(program: Command, io: CliIO, setExit: (code: numb
     .option('--seed <s>', 'seed of the random FP16 inputs', '1')
     .option('--host-reduction <p>', 'gemv: precision of the host lane sum, fp16 or fp32')
     .option('--bit-exact', 'also compare bit for bit with a plain FP16 loop in the same order (doubles the work)')
+    .option('--trace <file>', 'write a Chrome/Perfetto trace of the commands (open in ui.perfetto.dev)')
+    .option('--trace-pchs <list>', 'pseudo-channels to trace (default: all)')
     .option('--json', 'print one JSON document (schema pimc.kernel/1)')
-    .action(async (kind: string, o: { hw: string; m?: string; n?: string; batch: string; size?: string; heads: string; kvHeads?: string; kvLen?: string; headDim: string; pim: boolean; seed: string; hostReduction?: string; bitExact?: boolean; json?: boolean }) => {
+    .action(async (kind: string, o: { hw: string; m?: string; n?: string; batch: string; size?: string; heads: string; kvHeads?: string; kvLen?: string; headDim: string; pim: boolean; seed: string; hostReduction?: string; bitExact?: boolean; trace?: string; tracePchs?: string; json?: boolean }) => {
       if (!(KINDS as readonly string[]).includes(kind)) fail('PIMC0701', `unknown kernel ${JSON.stringify(kind)}; use one of ${KINDS.join(', ')}`);
       const need = (flag: string, v: string | undefined) => {
         if (v === undefined) fail('PIMC0701', `kernel ${kind} needs ${flag}`);
@@ -39,7 +41,16 @@ export function registerKernel(program: Command, io: CliIO, setExit: (code: numb
           ? { kind: 'attention', hq: parsePositiveInt('--heads', o.heads), hkv: parsePositiveInt('--kv-heads', o.kvHeads ?? o.heads), skv: need('--kv-len', o.kvLen), hd: parsePositiveInt('--head-dim', o.headDim) }
           : { kind: kind as 'add', size: need('--size', o.size) };
       const { runKernel } = await import('../../api/kernel.js');
-      const r = runKernel(spec, { hw: o.hw, pim: o.pim, seed: parsePositiveInt('--seed', o.seed), hostReduction: o.hostReduction as 'fp16' | undefined, bitExact: o.bitExact });
+      const { loadHardware } = await import('../../../runtime-sim/hardware/load.js');
+      const hw = loadHardware(o.hw);
+      const tracer = o.trace ? await kernelTracer(o.tracePchs, hw.memory.hbm?.tCKns ?? 1) : undefined;
+      if (tracer && !o.pim) fail('PIMC0703', '--trace records PIM command streams; the --no-pim baseline has none');
+      const r = runKernel(spec, { hw, pim: o.pim, seed: parsePositiveInt('--seed', o.seed), hostReduction: o.hostReduction as 'fp16' | undefined, bitExact: o.bitExact, trace: tracer?.option });
+      if (tracer && o.trace) {
+        tracer.finish(r.cycles);
+        const { writeFileAtomic } = await import('../../api/files.js');
+        writeFileAtomic(o.trace, tracer.json());
+      }
       if (o.json) printJson(io, r);
       else {
         io.out(`kernel    ${r.kernel} on ${r.hardware}, ${r.pim ? 'in the PIM banks' : 'host reads everything (no PIM)'}\n`);
@@ -53,4 +64,18 @@ export function registerKernel(program: Command, io: CliIO, setExit: (code: numb
       }
       if (r.check.bitExact === false || !r.check.withinBound) setExit(1);
     });
+}
+
+/** A trace of every (or the listed) pseudo-channel's commands, as Chrome trace JSON. */
+async function kernelTracer(list: string | undefined, tckNs: number) {
+  const { ChromeTrace } = await import('../../../runtime-sim/trace/chrome-trace.js');
+  const { hbmTraceSink } = await import('../../../runtime-sim/hbm/trace.js');
+  const pchs = list === undefined ? Array.from({ length: 1024 }, (_, i) => i) : parseList('--trace-pchs', list).map((p) => parseNonNegativeInt('--trace-pchs', p));
+  const trace = new ChromeTrace();
+  const sink = hbmTraceSink(trace, tckNs);
+  return {
+    option: { pchs, sink: sink.sink },
+    finish: (cycles: number) => sink.finish(() => cycles),
+    json: () => trace.toJSON(),
+  };
 }
