@@ -17,7 +17,7 @@ import { newStores, runSystem } from '../../runtime-sim/hbm/pim-system.js';
 import { hostAccess } from '../../runtime-sim/hbm/host-controller.js';
 import { baselineRequests } from '../../runtime-sim/hbm/host-kernels.js';
 import { commandCount } from '../../runtime-sim/hbm/stream.js';
-import type { TraceEvent } from '../../runtime-sim/hbm/channel-api.js';
+import type { ChannelStats, TraceEvent } from '../../runtime-sim/hbm/channel-api.js';
 import type { AttentionShape } from '../../backends/hbm-pim/attention.js';
 import { attentionKernel } from './kernel-attention.js';
 
@@ -58,6 +58,11 @@ export interface KernelReport {
   pimTriggers: number;
   /** Share of PCU-cycles spent on triggered instructions. */
   pimUtilization: number;
+  /** Column commands after the first since their row's ACT (hits) and first ones (misses), summed over pseudo-channels. */
+  rowHits: number;
+  rowMisses: number;
+  /** Cycles spent in each mode, summed over pseudo-channels. */
+  modeCycles: Record<string, number>;
   check: {
     /** Equal bit for bit to the plain FP16 loop doing the same operations in the same order (null: not checked). */
     bitExact: boolean | null;
@@ -142,6 +147,7 @@ function hostOnly(hw: Hardware, g: PimGeometry, spec: KernelSpec, o: KernelOptio
     simulatedCommands: total,
     pimTriggers: 0,
     pimUtilization: 0,
+    ...rowStats(run.perPch),
     check: {
       bitExact: null,
       mismatches: 0,
@@ -154,6 +160,12 @@ function hostOnly(hw: Hardware, g: PimGeometry, spec: KernelSpec, o: KernelOptio
 }
 
 type Partial0 = Omit<KernelReport, 'wallMs'>;
+
+function rowStats(perPch: readonly ChannelStats[]): Pick<KernelReport, 'rowHits' | 'rowMisses' | 'modeCycles'> {
+  const modeCycles: Record<string, number> = {};
+  for (const p of perPch) for (const [m, c] of Object.entries(p.modeCycles)) modeCycles[m] = (modeCycles[m] ?? 0) + c;
+  return { rowHits: perPch.reduce((a, p) => a + p.rowHits, 0), rowMisses: perPch.reduce((a, p) => a + p.rowMisses, 0), modeCycles };
+}
 
 function report(hw: Hardware, g: PimGeometry, spec: KernelSpec, run: ReturnType<typeof runSystem>, streamCommands: number, check: KernelReport['check']): Partial0 {
   const tck = hw.memory.hbm!.tCKns * 1e-9;
@@ -169,6 +181,7 @@ function report(hw: Hardware, g: PimGeometry, spec: KernelSpec, run: ReturnType<
     simulatedCommands: streamCommands * g.pch,
     pimTriggers: run.triggers,
     pimUtilization: pcuCycles ? (run.triggers * g.pcus * hw.memory.hbm!.timing.tCCD_L) / pcuCycles : 0,
+    ...rowStats(run.perPch),
     check,
   };
 }

@@ -214,10 +214,10 @@ class ChannelEngine implements RefreshHost {
       this.clock?.refreshed(t);
     } else {
       const mode = from;
-      if (mode === 'SB') {
-        if (s.colsSinceAct[bank]!++ === 0) this.misses++;
-        else this.hits++;
-      } else at = t + this.abDelay;
+      // the first column command after an ACT is the miss that opened the row (in every mode)
+      if (s.colsSinceAct[bank]!++ === 0) this.misses++;
+      else this.hits++;
+      if (mode !== 'SB') at = t + this.abDelay;
       const ev = this.ev;
       ev.cmd = c;
       ev.index = index;
