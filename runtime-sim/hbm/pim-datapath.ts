@@ -242,7 +242,9 @@ export class PimDatapath implements DataPath {
       const bankRow = this.store.row(2 * k + (ins.bankParity ?? parity), c.row);
       const bo = c.col * LANES;
       const operand = (code: number, fixedIdx: number, isDst: boolean): [Float64Array | Uint16Array | null, number, number] => {
-        const idx = ins.aam ? (isDst || code === ins.dst ? aamDst : aamInput) : fixedIdx;
+        // AAM takes GRF indices from the address (HARDWARE.md 3.2); scalar registers keep the instruction's index
+        const grf = code === 4 || code === 5;
+        const idx = ins.aam && grf ? (isDst || code === ins.dst ? aamDst : aamInput) : fixedIdx;
         switch (code) {
           case 4: return [this.grfA, (k * GRF + idx) * LANES, 1];
           case 5: return [this.grfB, (k * GRF + idx) * LANES, 1];
