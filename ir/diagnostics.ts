@@ -66,9 +66,26 @@ export const DIAGNOSTICS = {
   PIMC0908: 'bank already has an open row',
   PIMC0909: 'assembly text does not parse',
   PIMC0910: 'malformed binary stream or program',
+  // 10xx: NPU programs and simulator (engine, instruction index, cycle)
+  PIMC1001: 'NPU memory access out of bounds',
+  PIMC1002: 'NPU access to scratchpad or memory bytes of an incomplete DMA',
+  PIMC1003: 'malformed NPU instruction (shape, dtype, space or operand)',
+  PIMC1004: 'NPU engines deadlock',
+  PIMC1005: 'NPU engine list misses end or has instructions after it',
+  PIMC1006: 'NPU gather index out of range',
+  PIMC1007: 'malformed NPU binary (instruction word or program)',
+  PIMC1008: 'NPU assembly text does not parse',
+  PIMC1009: 'NPU program does not fit the hardware',
   // 11xx: NPU lowering (op, shape, what does not fit)
   PIMC1101: 'NPU tile does not fit in the scratchpad',
   PIMC1102: 'op shape or attribute the NPU lowering does not support',
+  // 12xx: CXL-PNM descriptors, lowering and simulator (unit, descriptor index, time)
+  PIMC1201: 'PNM descriptor addresses memory outside the device',
+  PIMC1202: 'PNM descriptor output overlaps one of its inputs',
+  PIMC1203: 'PNM instruction queue overflow',
+  PIMC1204: 'malformed PNM descriptor or tensor table entry',
+  PIMC1205: 'PNM assembly text does not parse',
+  PIMC1206: 'op shape or attribute the PNM lowering does not support',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

@@ -1,0 +1,54 @@
+// Memory planning for the NPU's DRAM: every value of a static graph (inputs,
+// constants, op outputs) gets a contiguous, row-major DramTensor, floats as
+// f16 and integers/bool as i32 (the NPU's storage types), and lowerings get
+// scratch space after them.
+//
+// 1. Visit inputs, constants, then op outputs in program order.
+// 2. Bump-allocate each at an ALIGN boundary. Nothing is reused yet: a value
+//    lives for the whole run, which keeps every intermediate inspectable (the
+//    per-op checks read them) at the price of DRAM, which is plentiful.
+
+import { fail, q } from '../../ir/diagnostics.js';
+import { isFloat } from '../../ir/dtype.js';
+import type { Graph, Value } from '../../ir/graph.js';
+import { sizeOf } from '../../ir/tensor.js';
+import type { DramTensor } from '../../backends/npu/lower/types.js';
+
+/** Alignment of every tensor: a DRAM burst multiple, so tiles start on bursts. */
+export const ALIGN = 256;
+
+export interface DramPlan {
+  tensors: Map<Value, DramTensor>;
+  /** Bytes used so far (tensors and scratch). */
+  bytes(): number;
+  /** Scratch for a lowering's intermediates. */
+  scratch(bytes: number): number;
+}
+
+export function staticShape(v: Value): number[] {
+  const s = v.type?.shape;
+  if (!s || s.some((d) => typeof d !== 'number')) {
+    fail('PIMC1102', `value ${q(v.name)} has shape [${s?.join(', ') ?? '?'}]; the NPU needs static shapes (specialise the model's dims first)`);
+  }
+  return s as number[];
+}
+
+export function planDram(g: Graph): DramPlan {
+  let next = 0;
+  const take = (bytes: number) => {
+    const at = next;
+    next += Math.ceil(Math.max(bytes, 1) / ALIGN) * ALIGN;
+    return at;
+  };
+  const tensors = new Map<Value, DramTensor>();
+  const place = (v: Value) => {
+    if (tensors.has(v)) return;
+    const shape = staticShape(v);
+    const dtype = isFloat(v.type!.dtype) ? 'f16' : 'i32';
+    tensors.set(v, { addr: take(sizeOf(shape) * (dtype === 'f16' ? 2 : 4)), dtype, shape });
+  };
+  g.inputs.forEach(place);
+  g.constants.forEach(place);
+  for (const op of g.ops) op.outputs.forEach(place);
+  return { tensors, bytes: () => next, scratch: take };
+}
