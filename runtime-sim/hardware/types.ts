@@ -17,6 +17,12 @@ export interface NpuDesc {
   vectorOpsPerLaneCycle: number;
   kernelLaunchNs: number;
   dmaLatencyNs: number;
+  /** A DMA moves whole bursts of this many bytes per contiguous run (runtime-sim/npu/timing.ts). */
+  dmaBurstBytes: number;
+  /** Shared SRAM bandwidth, one server for all engines (DRAM's is memory.peakGBps x streamEfficiency). */
+  sharedSramGBps: number;
+  /** Cycles a vector instruction adds to its element rate (pipeline fill). */
+  vectorPipelineCycles: number;
   storage: 'fp16' | 'fp32';
   accumulate: 'fp16' | 'fp32';
 }
@@ -75,6 +81,8 @@ export interface PnmDesc {
   launchNs: number;
   descriptorBytes: number;
   queueDepth: number;
+  /** Fixed cost of each descriptor on its unit (launchNs is the whole host round trip, which runtime-sim/pnm models from the link). */
+  descriptorLaunchNs: number;
 }
 
 export interface Hardware {

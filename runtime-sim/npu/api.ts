@@ -57,6 +57,12 @@ export interface NpuTraceEvent {
 
 export interface NpuRunOptions {
   hw: Hardware;
+  /**
+   * false: timing only. Every instruction is still checked (bounds, shapes,
+   * DMA hazards) and timed, but matmul, vec and DMA data are not computed:
+   * for benchmarks of shapes too big to compute in JS. Default true.
+   */
+  functional?: boolean;
   trace?: (e: NpuTraceEvent) => void;
 }
 

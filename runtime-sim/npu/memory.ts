@@ -1,0 +1,163 @@
+// The NPU's memories (instr.ts, machine model): DRAM (memory.capacityGiB),
+// the shared SRAM (npu.sharedSramBytes) and one scratchpad per engine
+// (npu.scratchpadBytes). All are sparse: 64 KiB pages allocated on first
+// write, unwritten bytes read as zero, so a 24 GiB DRAM costs only what a
+// kernel touches. f16 is stored as IEEE half bits (rounded to nearest even).
+
+import { fail } from '../../ir/diagnostics.js';
+import type { NpuDtype, Space } from '../../backends/npu/instr.js';
+import { DTYPE_BYTES } from '../../backends/npu/instr.js';
+import { F16_VALUE, f16, f16BitsOf } from '../hbm/fp16.js';
+import type { Hardware } from '../hardware/types.js';
+import type { NpuMemoryApi } from './api.js';
+
+export const PAGE_BYTES = 65536;
+
+interface Page {
+  u16: Uint16Array;
+  u32: Uint32Array;
+  f32: Float32Array;
+  i32: Int32Array;
+}
+
+function newPage(): Page {
+  const buf = new ArrayBuffer(PAGE_BYTES);
+  return { u16: new Uint16Array(buf), u32: new Uint32Array(buf), f32: new Float32Array(buf), i32: new Int32Array(buf) };
+}
+
+/** f32 value -> f16 bits, rounded to nearest even. */
+export const toF16Bits = (x: number): number => f16BitsOf(f16(x));
+
+/**
+ * One memory. Element accessors take byte addresses aligned to the element
+ * size (the simulator checks alignment and bounds before it calls them), so
+ * no element straddles a page.
+ */
+export class PagedStore {
+  private readonly pages: (Page | undefined)[] = [];
+  constructor(readonly name: string, readonly bytes: number) {}
+
+  /** Pages allocated so far (for tests of sparseness). */
+  get allocatedPages(): number {
+    return this.pages.reduce((n, p) => n + (p ? 1 : 0), 0);
+  }
+
+  private page(addr: number, write: boolean): Page | undefined {
+    const n = Math.floor(addr / PAGE_BYTES);
+    let p = this.pages[n];
+    if (!p && write) p = this.pages[n] = newPage();
+    return p;
+  }
+
+  /** The element's value as a number (f16 widened exactly). */
+  get(addr: number, dtype: NpuDtype): number {
+    const p = this.page(addr, false);
+    if (!p) return 0;
+    const o = addr % PAGE_BYTES;
+    return dtype === 'f16' ? F16_VALUE[p.u16[o >>> 1]!]! : dtype === 'f32' ? p.f32[o >>> 2]! : p.i32[o >>> 2]!;
+  }
+
+  /** Writes `value` rounded to `dtype` (i32: truncated toward zero, saturated). */
+  set(addr: number, dtype: NpuDtype, value: number): void {
+    const p = this.page(addr, true)!;
+    const o = addr % PAGE_BYTES;
+    if (dtype === 'f16') p.u16[o >>> 1] = toF16Bits(value);
+    else if (dtype === 'f32') p.f32[o >>> 2] = value;
+    else p.i32[o >>> 2] = value !== value ? 0 : Math.max(-0x80000000, Math.min(0x7fffffff, Math.trunc(value)));
+  }
+
+  /** Raw element bits (2 or 4 bytes): DMAs copy bits, never values. */
+  getRaw(addr: number, size: number): number {
+    const p = this.page(addr, false);
+    if (!p) return 0;
+    const o = addr % PAGE_BYTES;
+    return size === 2 ? p.u16[o >>> 1]! : p.u32[o >>> 2]!;
+  }
+
+  setRaw(addr: number, size: number, bits: number): void {
+    const p = this.page(addr, bits !== 0);
+    if (!p) return; // zero into an unallocated page: nothing to do
+    const o = addr % PAGE_BYTES;
+    if (size === 2) p.u16[o >>> 1] = bits;
+    else p.u32[o >>> 2] = bits;
+  }
+}
+
+export const SPACE_NAME: Record<Space, string> = { dram: 'DRAM', shared: 'shared SRAM', spad: 'scratchpad' };
+
+export class NpuMemory implements NpuMemoryApi {
+  readonly dramBytes: number;
+  readonly sharedBytes: number;
+  readonly scratchpadBytes: number;
+  readonly dram: PagedStore;
+  readonly shared: PagedStore;
+  readonly scratchpads: PagedStore[];
+
+  constructor(hw: Hardware) {
+    if (!hw.npu) fail('PIMC1009', `hardware ${JSON.stringify(hw.name)} has no NPU ("npu" section); pick a preset with one`);
+    this.dramBytes = Math.round(hw.memory.capacityGiB * 2 ** 30);
+    this.sharedBytes = hw.npu.sharedSramBytes;
+    this.scratchpadBytes = hw.npu.scratchpadBytes;
+    this.dram = new PagedStore('DRAM', this.dramBytes);
+    this.shared = new PagedStore('shared SRAM', this.sharedBytes);
+    this.scratchpads = Array.from({ length: hw.npu.engines }, (_, e) => new PagedStore(`scratchpad of engine ${e}`, this.scratchpadBytes));
+  }
+
+  /** The store a view in `space` of `engine` lives in. */
+  store(space: Space, engine: number): PagedStore {
+    if (space === 'dram') return this.dram;
+    if (space === 'shared') return this.shared;
+    const s = this.scratchpads[engine];
+    if (!s) throw new Error(`internal: no scratchpad for engine ${engine}`);
+    return s;
+  }
+
+  /** Host-side write of `values` as `dtype` at a byte address (any memory). */
+  write(space: Space, engine: number, addr: number, dtype: NpuDtype, values: ArrayLike<number>): void {
+    const s = this.store(space, engine);
+    const e = DTYPE_BYTES[dtype];
+    this.hostCheck(s, addr, values.length * e, e, 'write');
+    for (let i = 0; i < values.length; i++) s.set(addr + i * e, dtype, values[i]!);
+  }
+
+  /** Host-side read of `count` elements (f16 widened to f32). */
+  read(space: Space, engine: number, addr: number, dtype: 'f16' | 'f32', count: number): Float32Array;
+  read(space: Space, engine: number, addr: number, dtype: 'i32', count: number): Int32Array;
+  read(space: Space, engine: number, addr: number, dtype: NpuDtype, count: number): Float32Array | Int32Array {
+    const s = this.store(space, engine);
+    const e = DTYPE_BYTES[dtype];
+    this.hostCheck(s, addr, count * e, e, 'read');
+    const out = dtype === 'i32' ? new Int32Array(count) : new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = s.get(addr + i * e, dtype);
+    return out;
+  }
+
+  private hostCheck(s: PagedStore, addr: number, bytes: number, align: number, what: string): void {
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(bytes) || addr < 0 || bytes < 0 || addr + bytes > s.bytes) {
+      fail('PIMC1001', `host ${what} of bytes ${addr}..${addr + bytes - 1} is outside the ${s.name} (${s.bytes} bytes)`);
+    }
+    if (addr % align) fail('PIMC1001', `host ${what} at byte ${addr} of the ${s.name} is not aligned to its ${align}-byte elements`);
+  }
+
+  writeF16(addr: number, values: ArrayLike<number>): void {
+    this.write('dram', 0, addr, 'f16', values);
+  }
+  readF16(addr: number, count: number): Float32Array {
+    return this.read('dram', 0, addr, 'f16', count);
+  }
+  writeF32(addr: number, values: ArrayLike<number>): void {
+    this.write('dram', 0, addr, 'f32', values);
+  }
+  readF32(addr: number, count: number): Float32Array {
+    return this.read('dram', 0, addr, 'f32', count);
+  }
+  writeI32(addr: number, values: ArrayLike<number>): void {
+    this.write('dram', 0, addr, 'i32', values);
+  }
+  readI32(addr: number, count: number): Int32Array {
+    return this.read('dram', 0, addr, 'i32', count);
+  }
+}
+
+/** A memory for `hw` (same as `new NpuMemory(hw)`). */
+export const createNpuMemory = (hw: Hardware): NpuMemory => new NpuMemory(hw);
