@@ -1,7 +1,10 @@
 // pimc asm FILE -o OUT ; pimc disasm FILE
-// Text (.pimasm: a CRF program or a pseudo-channel command stream) to binary
-// and back; the formats are in docs/hbm-pim-asm.md. The work is in
-// backends/hbm-pim/asm.ts, loaded on use so other commands start fast.
+// Text to binary and back, for each target: HBM-PIM (.pimasm: a CRF program
+// or a pseudo-channel command stream; docs/hbm-pim-asm.md) and the NPU
+// (.npuasm: kernel programs, binaries start with "PNPU"; docs/npu-asm.md).
+// The target comes from --target, else the file name (asm) or the binary's
+// magic (disasm). The work is in backends/*/asm.ts, loaded on use so other
+// commands start fast.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { fail, q } from '../../../ir/diagnostics.js';
@@ -15,14 +18,35 @@ function readInput(file: string): Uint8Array {
   }
 }
 
+type Target = 'hbm-pim' | 'npu';
+const TARGETS: readonly Target[] = ['hbm-pim', 'npu'];
+
+function targetOf(flag: string | undefined, guess: () => Target): Target {
+  if (flag === undefined) return guess();
+  if (!(TARGETS as readonly string[]).includes(flag)) fail('PIMC0703', `--target must be one of ${TARGETS.join(', ')}, got ${q(flag)}`);
+  return flag as Target;
+}
+
+const isNpuBinary = (b: Uint8Array) => b.length >= 4 && String.fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!) === 'PNPU';
+
+async function assembler(t: Target) {
+  if (t === 'npu') {
+    const m = await import('../../../backends/npu/asm.js');
+    return { assemble: m.assembleNpu, disassemble: m.disassembleNpu };
+  }
+  return import('../../../backends/hbm-pim/asm.js');
+}
+
 export function registerAsm(program: Command, io: CliIO): void {
   program
     .command('asm')
-    .description('assemble a .pimasm text file (CRF program or command stream) into its binary form')
-    .argument('<file>', '.pimasm text file')
+    .description('assemble a text file (.pimasm: HBM-PIM program or command stream; .npuasm: NPU kernel program) into its binary form')
+    .argument('<file>', '.pimasm or .npuasm text file')
     .requiredOption('-o, --output <file>', 'binary file to write')
-    .action(async (file: string, o: { output: string }) => {
-      const { assemble } = await import('../../../backends/hbm-pim/asm.js');
+    .option('--target <t>', `${TARGETS.join(' or ')} (default: from the file name)`)
+    .action(async (file: string, o: { output: string; target?: string }) => {
+      const t = targetOf(o.target, () => (/\.npuasm$/i.test(file) ? 'npu' : 'hbm-pim'));
+      const { assemble } = await assembler(t);
       const { writeFileAtomic } = await import('../../api/files.js');
       const text = new TextDecoder().decode(readInput(file)).replace(/^\uFEFF/, '');
       // Assembled fully before anything is written: a bad file leaves no output.
@@ -31,10 +55,13 @@ export function registerAsm(program: Command, io: CliIO): void {
     });
   program
     .command('disasm')
-    .description('print a binary CRF program or command stream as .pimasm text')
+    .description('print a binary (HBM-PIM program or command stream, or NPU kernel program) as text')
     .argument('<file>', 'binary file written by pimc asm (or by the compiler)')
-    .action(async (file: string) => {
-      const { disassemble } = await import('../../../backends/hbm-pim/asm.js');
-      io.out(disassemble(readInput(file), { fileName: file }));
+    .option('--target <t>', `${TARGETS.join(' or ')} (default: from the binary's magic)`)
+    .action(async (file: string, o: { target?: string }) => {
+      const bytes = readInput(file);
+      const t = targetOf(o.target, () => (isNpuBinary(bytes) ? 'npu' : 'hbm-pim'));
+      const { disassemble } = await assembler(t);
+      io.out(disassemble(bytes, { fileName: file }));
     });
 }
