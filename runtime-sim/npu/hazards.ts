@@ -36,6 +36,18 @@ export interface Conflict {
   bytes: Run;
 }
 
+/** Lowest and one-past-highest byte of an access (its runs are sorted and merged), cached on it. */
+const BOUNDS = new WeakMap<Access, { lo: number; hi: number }>();
+function bounds(a: Access): { lo: number; hi: number } {
+  let b = BOUNDS.get(a);
+  if (!b) {
+    const last = a.runs[a.runs.length - 1];
+    b = last ? { lo: a.runs[0]!.start, hi: last.start + last.bytes } : { lo: 0, hi: 0 };
+    BOUNDS.set(a, b);
+  }
+  return b;
+}
+
 const sameMemory = (a: Access, b: Access) => a.space === b.space && (a.space !== 'spad' || a.engine === b.engine);
 
 export class DmaTracker {
@@ -53,10 +65,17 @@ export class DmaTracker {
 
   /** The first incomplete DMA that conflicts with one of `accesses`. */
   conflict(accesses: readonly Access[]): Conflict | undefined {
+    if (this.live.length === 0) return undefined;
+    const mineBounds = accesses.map(bounds);
     for (const dma of this.live) {
       for (const theirs of dma.accesses) {
-        for (const mine of accesses) {
+        const tb = bounds(theirs);
+        for (let k = 0; k < accesses.length; k++) {
+          const mine = accesses[k]!;
           if (!(mine.write || theirs.write) || !sameMemory(mine, theirs)) continue;
+          // disjoint byte ranges cannot share a byte: skip the exact (per-run) test
+          const mb = mineBounds[k]!;
+          if (mb.hi <= tb.lo || tb.hi <= mb.lo) continue;
           const bytes = overlap(mine.runs, theirs.runs);
           if (bytes) return { dma, mine, theirs, bytes };
         }

@@ -52,9 +52,34 @@ export function runs(v: View): Run[] {
   return out;
 }
 
+/**
+ * The same set of elements walked in address order: dims sorted by stride
+ * (negative strides flipped, broadcast and size-1 dims dropped). A set of
+ * bytes does not depend on the walk, and this walk merges the most (a
+ * transposed matrix is one run instead of one per element).
+ */
+function addressOrder(v: View): View {
+  let addr = v.addr;
+  const e = DTYPE_BYTES[v.dtype];
+  const dims: { n: number; s: number }[] = [];
+  for (let d = 0; d < 3; d++) {
+    const n = v.shape[d]!;
+    let st = v.strides[d]!;
+    if (n === 1 || st === 0) continue;
+    if (st < 0) {
+      addr += st * (n - 1) * e;
+      st = -st;
+    }
+    dims.push({ n, s: st });
+  }
+  dims.sort((a, b) => b.s - a.s); // outermost (largest stride) first
+  while (dims.length < 3) dims.unshift({ n: 1, s: 0 });
+  return { ...v, addr, shape: dims.map((d) => d.n) as View['shape'], strides: dims.map((d) => d.s) as View['strides'] };
+}
+
 /** The set of bytes touched: runs sorted and merged. */
 export function footprint(v: View): Run[] {
-  const r = runs(v).sort((a, b) => a.start - b.start);
+  const r = runs(addressOrder(v)).sort((a, b) => a.start - b.start);
   const out: Run[] = [];
   for (const x of r) {
     const last = out[out.length - 1];

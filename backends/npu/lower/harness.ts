@@ -27,7 +27,10 @@
 //     written): for benchmarks that run the simulator on sparse zero memory.
 //
 //   worstError(got, want, bound) -> { ratio, index }: the largest
-//     |got - want| / bound(i) over the elements (a ratio <= 1 is within bound).
+//     |got - want| / bound(i) over the elements (a ratio <= 1 is within
+//     bound; NaN on both sides counts as equal).
+//   Also: F(x) a float attribute, npuStorage(dtype) 'f16' | 'i32',
+//   roundForNpu(tensor) floats rounded to f16.
 //
 // DRAM layout: inputs, then outputs, then the lowering's scratch(), each at a
 // 4 KiB boundary; floats are stored as f16, integers and bool as i32

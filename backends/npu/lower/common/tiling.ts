@@ -56,13 +56,14 @@ export function dealItems(count: number, engines: number, cost: (i: number) => n
 
 /**
  * Steps along a reduction of length n with at most `tile` per step, in
- * multiples of `align` except the last. With `ramp`, the first steps grow
- * geometrically from `align` (align, 2 align, ...): a small first step lets
- * compute start soon after the first DMA lands.
+ * multiples of `align` (when tile >= align) except the last. With `ramp`,
+ * the first steps grow geometrically from `align` (align, 2 align, ...): a
+ * small first step lets compute start soon after the first DMA lands.
  */
 export function reductionSteps(n: number, tile: number, align: number, ramp: boolean): number[] {
   // Steps are multiples of align, so a tile that is not one rounds down (or is all of n).
   if (tile >= align) tile = Math.floor(tile / align) * align;
+  else align = 1;
   const head: number[] = [];
   let left = n;
   if (ramp) {

@@ -1,2 +1,4 @@
 // Linear, MatMul, Gemm, attention: registered on import.
-export {};
+import './matmul.js';
+import './dense.js';
+import './attention.js';
