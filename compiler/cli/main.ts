@@ -4,15 +4,27 @@
 
 import { Command, CommanderError } from 'commander';
 import { isPimcError } from '../../ir/diagnostics.js';
-import { registerAnalyze } from './commands/analyze.js';
-import { registerAsm } from './commands/asm.js';
-import { registerConformance } from './commands/conformance.js';
-import { registerDemo } from './commands/demo.js';
-import { registerImport } from './commands/import.js';
-import { registerKernel } from './commands/kernel.js';
-import { registerRun } from './commands/run.js';
 import { processIO, type CliIO } from './io.js';
 import { VERSION } from '../api/version.js';
+
+type Register = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
+
+/**
+ * The commands in --help order, each with the names it registers. A command
+ * module is loaded only when needed: for `pimc NAME ...` just that command's
+ * module; for anything else (help, --version, a mistyped name) all of them,
+ * so that help and error messages see every command.
+ */
+const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Register> }> = [
+  { names: ['import'], load: async () => (await import('./commands/import.js')).registerImport },
+  { names: ['run'], load: async () => (await import('./commands/run.js')).registerRun },
+  { names: ['conformance'], load: async () => (await import('./commands/conformance.js')).registerConformance },
+  { names: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemo },
+  { names: ['analyze'], load: async () => (await import('./commands/analyze.js')).registerAnalyze },
+  { names: ['verify'], load: async () => (await import('./commands/verify.js')).registerVerify },
+  { names: ['kernel'], load: async () => (await import('./commands/kernel.js')).registerKernel },
+  { names: ['asm', 'disasm'], load: async () => (await import('./commands/asm.js')).registerAsm },
+];
 
 export async function runCli(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   let exitCode = 0;
@@ -23,13 +35,9 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: () => {} })
     .showHelpAfterError(false);
-  registerImport(program, io);
-  registerRun(program, io, setExit);
-  registerConformance(program, io, setExit);
-  registerDemo(program, io, setExit);
-  registerAnalyze(program, io);
-  registerKernel(program, io, setExit);
-  registerAsm(program, io);
+  const named = COMMANDS.find((c) => c.names.includes(argv[0] ?? ''));
+  const registers = await Promise.all((named ? [named] : COMMANDS).map((c) => c.load()));
+  for (const register of registers) register(program, io, setExit);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: () => {} });
   try {
     await program.parseAsync([...argv], { from: 'user' });

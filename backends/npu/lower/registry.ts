@@ -14,6 +14,18 @@ export function registerLowering(domain: string, type: string, lower: Lowering):
   LOWERINGS.set(k, lower);
 }
 
+/**
+ * Replaces a lowering until the returned function is called: fault injection
+ * for tests (a backend bug that verification must catch), never for products.
+ */
+export function overrideLowering(domain: string, type: string, lower: (original: Lowering) => Lowering): () => void {
+  const k = key(domain, type);
+  const original = LOWERINGS.get(k);
+  if (!original) throw new Error(`internal: no NPU lowering of ${k} to override`);
+  LOWERINGS.set(k, lower(original));
+  return () => LOWERINGS.set(k, original);
+}
+
 export function lookupLowering(domain: string, type: string): Lowering | undefined {
   return LOWERINGS.get(key(domain, type));
 }

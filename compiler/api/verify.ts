@@ -1,0 +1,120 @@
+// `pimc verify`: compile a model for the hardware, simulate it with every
+// device executing what its backend emitted, and compare every output with
+// the model's test data (output_N.pb), or with the reference interpreter
+// when the folder has none.
+//
+// Tolerance of an output, from FP16 storage: every op stores its result in
+// FP16 once (relative error at most u = 2^-11 of the values it writes), and
+// an output is `depth` ops away from the inputs on its longest path. To
+// first order, with ops that do not amplify relative error (the norms,
+// softmax and residual adds of a transformer keep activations O(1)), the
+// output is off by at most
+//     atol = depth x u x max |expected|.
+// A wrong kernel (a bad address, a missed tile) is off by O(max |expected|)
+// and fails it; FP16 rounding alone does not. The per-op mode gives the
+// rigorous check: each op's result against the reference op on the very
+// inputs the device used, within that kernel's derived bound.
+//
+// Devices: for now every op runs on the NPU (the heterogeneous runtime that
+// follows the placement is the next stage).
+
+import { fail, q } from '../../ir/diagnostics.js';
+import type { Graph, Value } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import type { Hardware } from '../../runtime-sim/hardware/types.js';
+import { isAlias } from '../codegen/dram-plan.js';
+import { readTensors } from '../reference/test-data.js';
+import { loadModel } from './model.js';
+import { simulateOnNpu, type NpuSimReport } from './npu-sim.js';
+
+export const VERIFY_SCHEMA = 'pimc.verify/1';
+const U16 = 2 ** -11;
+
+export interface VerifyOptions {
+  hw?: string | Hardware;
+  /** Folder with input_N.pb (and output_N.pb to compare with). */
+  inputs: string;
+  onProgress?: (what: string, done: number, total: number) => void;
+}
+
+export interface VerifiedOutput {
+  name: string;
+  shape: number[];
+  /** What the output was compared with. */
+  against: 'test data' | 'reference';
+  maxAbsError: number;
+  /** depth x 2^-11 x max |expected|. */
+  tolerance: number;
+  depth: number;
+  ok: boolean;
+}
+
+export interface VerifyReport {
+  schema: typeof VERIFY_SCHEMA;
+  model: string;
+  hardware: string;
+  ok: boolean;
+  dims: Record<string, number>;
+  /** Simulated time of the whole model. */
+  seconds: number;
+  cycles: number;
+  ops: number;
+  outputs: VerifiedOutput[];
+  tolerance: string;
+}
+
+export function verifyModel(model: string, o: VerifyOptions): { report: VerifyReport; sim: NpuSimReport } {
+  const raw = loadModel(model, { stage: 'onnx' }).graph;
+  const feeds = readTensors(o.inputs, raw, 'input');
+  const expected = readTensors(o.inputs, raw, 'output');
+  const sim = simulateOnNpu(raw, { hw: o.hw, inputs: feeds, onProgress: o.onProgress });
+  const graph = raw; // specialised and fused in place by simulateOnNpu
+  const depths = opDepths(graph);
+  const outputs = graph.outputs.map((v): VerifiedOutput => {
+    const got = sim.outputs.get(v.name)!;
+    const fromFile = expected.get(v.name);
+    const want = fromFile ?? sim.reference.get(v.name)!;
+    if (fromFile && fromFile.size !== got.size) fail('PIMC0605', `output_N.pb for ${q(v.name)} has ${fromFile.size} elements; the model computes ${got.size}`);
+    const depth = depths.get(v) ?? 0;
+    const { err, scale } = maxError(got, want);
+    const tolerance = depth * U16 * scale;
+    return { name: v.name, shape: [...got.shape], against: fromFile ? 'test data' : 'reference', maxAbsError: err, tolerance, depth, ok: err <= tolerance };
+  });
+  return {
+    sim,
+    report: {
+      schema: VERIFY_SCHEMA,
+      model,
+      hardware: sim.hardware,
+      ok: outputs.every((x) => x.ok),
+      dims: sim.dims,
+      seconds: sim.seconds,
+      cycles: sim.cycles,
+      ops: sim.steps.length,
+      outputs,
+      tolerance: 'per output: depth x 2^-11 x max|expected|, depth = ops on the longest path from the inputs (one FP16 store each)',
+    },
+  };
+}
+
+/** Ops (aliases excluded: they store nothing) on the longest path from the graph inputs to each value. */
+function opDepths(g: Graph): Map<Value, number> {
+  const depth = new Map<Value, number>();
+  for (const op of g.ops) {
+    const d = Math.max(0, ...op.inputs.map((v) => (v ? depth.get(v) ?? 0 : 0))) + (isAlias(op) ? 0 : 1);
+    op.outputs.forEach((v) => depth.set(v, d));
+  }
+  return depth;
+}
+
+function maxError(got: Tensor, want: Tensor): { err: number; scale: number } {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < want.size; i++) {
+    const w = want.data[i]!;
+    const e = Math.abs(got.data[i]! - w);
+    scale = Math.max(scale, Math.abs(w));
+    if (!(e <= err)) err = Number.isNaN(e) ? Infinity : e;
+  }
+  return { err, scale };
+}

@@ -1,0 +1,27 @@
+// pimc verify MODEL --hw HW --inputs DIR [--json]
+import type { Command } from 'commander';
+import { printJson, progress, progressDone, type CliIO } from '../io.js';
+
+export function registerVerify(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('verify')
+    .description('compile a model, simulate it on the hardware and compare every output with its test data')
+    .argument('<model>', 'ONNX model file')
+    .requiredOption('--inputs <dir>', 'folder with input_N.pb (and output_N.pb to compare with; else the reference interpreter)')
+    .option('--hw <hw>', 'hardware preset or description file', 'npu')
+    .option('--json', 'print one JSON document (schema pimc.verify/1)')
+    .action(async (model: string, o: { inputs: string; hw: string; json?: boolean }) => {
+      const { verifyModel } = await import('../../api/verify.js');
+      const { report } = verifyModel(model, { hw: o.hw, inputs: o.inputs, onProgress: (what, d, t) => progress(io, `${what} ${d}/${t}`) });
+      progressDone(io);
+      if (o.json) printJson(io, report);
+      else {
+        io.out(`${report.model} on ${report.hardware}: ${report.ops} programs, ${(report.seconds * 1e6).toFixed(1)} us simulated (${report.cycles} cycles)\n`);
+        for (const x of report.outputs) {
+          io.out(`  ${x.name} [${x.shape.join(', ')}] vs ${x.against}: max abs error ${x.maxAbsError.toExponential(2)}, tolerance ${x.tolerance.toExponential(2)} (depth ${x.depth})  ${x.ok ? 'ok' : 'FAILED'}\n`);
+        }
+        io.out(report.ok ? 'all outputs within tolerance\n' : 'outputs differ beyond the FP16 tolerance\n');
+      }
+      if (!report.ok) setExit(1);
+    });
+}
