@@ -30,7 +30,12 @@ export type Residency = 'host' | 'bank' | 'cxl';
 const MATRIX_KINDS = new Set(['linear', 'matmul']);
 
 export class CostModel {
-  constructor(readonly hw: Hardware) {}
+  /**
+   * kvInCxl: the KV cache does not fit in HBM beside the weights, so it lives
+   * in the CXL expander (placement.ts decides): attention and KV appends off
+   * the PNM engine reach it over the link, and PIM cannot hold it.
+   */
+  constructor(readonly hw: Hardware, readonly opts: { kvInCxl?: boolean } = {}) {}
 
   // ---- derived rates -------------------------------------------------------
 
@@ -53,9 +58,20 @@ export class CostModel {
 
   estimate(w: OpWork, d: Device): Estimate {
     if (w.kind === 'view') return { seconds: 0, bound: 'free', parts: {} };
-    if (d === 'npu') return this.npu(w);
-    if (d === 'pim') return this.pim(w);
-    return this.pnm(w);
+    const e = d === 'npu' ? this.npu(w) : d === 'pim' ? this.pim(w) : this.pnm(w);
+    return this.opts.kvInCxl && d !== 'pnm' ? this.kvOverLink(w, e) : e;
+  }
+
+  /**
+   * With the cache in the expander, an attention or KV append elsewhere moves
+   * its cache bytes (the whole cache read, or the new token written) over the
+   * CXL link, at link bandwidth plus one link latency.
+   */
+  private kvOverLink(w: OpWork, e: Estimate): Estimate {
+    if ((w.kind !== 'attention' && w.kind !== 'kv-append') || !this.hw.pnm || w.bytes.kv === 0) return e;
+    const p = this.hw.pnm;
+    const link = w.bytes.kv / (p.linkGBps * 1e9) + p.linkLatencyNs * 1e-9;
+    return { seconds: e.seconds + link, bound: e.bound, parts: { ...e.parts, kvOverLink: link } };
   }
 
   private roofline(compute: number, memory: number, fixed: number, fixedName: string): Estimate {
@@ -66,10 +82,11 @@ export class CostModel {
   private npu(w: OpWork): Estimate {
     const n = this.hw.npu!;
     const memory = totalBytes(w.bytes) / this.memoryBandwidth;
-    // Data movement (transpose, concat, slice, ...) is a DMA pattern in the
-    // command stream, not a kernel: it pays the DMA latency only.
-    if (w.kind === 'movement') return this.roofline(0, memory, n.dmaLatencyNs * 1e-9, 'dma');
-    const fixed = (n.kernelLaunchNs + n.dmaLatencyNs) * 1e-9;
+    // Every NPU op is a kernel (data movement too: DMA in, DMA out): a launch,
+    // then on the critical path the first load's latency and the last
+    // store's (what the NPU simulator charges; issue [4/6] compared them).
+    const fixed = (n.kernelLaunchNs + 2 * n.dmaLatencyNs) * 1e-9;
+    if (w.kind === 'movement') return this.roofline(0, memory, fixed, 'launch');
     let compute: number;
     if (w.kind === 'attention') {
       const f = attentionFlops(attentionSize(w));
@@ -124,7 +141,7 @@ export class CostModel {
   /** A small vector op on the NPU (launch + max of compute and memory). */
   private npuVectorOp(flops: number, bytes: number): number {
     const n = this.hw.npu!;
-    return (n.kernelLaunchNs + n.dmaLatencyNs) * 1e-9 + Math.max(flops / this.npuVectorFlops, bytes / this.memoryBandwidth);
+    return (n.kernelLaunchNs + 2 * n.dmaLatencyNs) * 1e-9 + Math.max(flops / this.npuVectorFlops, bytes / this.memoryBandwidth);
   }
 
   private pnm(w: OpWork): Estimate {
@@ -147,6 +164,7 @@ export class CostModel {
   /** Where an op on device d leaves its outputs. */
   outputResidency(w: OpWork, d: Device): Residency {
     if (d === 'pnm') return 'cxl';
+    if (this.opts.kvInCxl && w.kind === 'kv-append') return 'cxl'; // the appended cache stays in the expander
     if (d === 'pim' && (w.kind === 'elementwise' || w.kind === 'activation' || w.kind === 'kv-append')) return 'bank';
     return 'host';
   }
@@ -154,6 +172,8 @@ export class CostModel {
   /** Where an op on device d needs input i. */
   inputResidency(w: OpWork, d: Device, i: number): Residency {
     if (d === 'pnm') return 'cxl';
+    // the cache is read where it lives (its transfer is in the op's estimate)
+    if (this.opts.kvInCxl && w.kind === 'attention' && (i === 1 || i === 2)) return 'cxl';
     if (d !== 'pim') return 'host';
     if (w.kind === 'elementwise' || w.kind === 'activation') return 'bank';
     // attention reads the KV cache (inputs 1, 2) where it lives, in the banks

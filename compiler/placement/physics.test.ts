@@ -73,3 +73,30 @@ describe('the optimal placement against the baselines', () => {
     });
   }
 });
+
+describe('llama2-7b decode with a CXL-PNM expander: the KV cache goes where it fits', () => {
+  const cxl = loadHardware('npu+hbm-pim+cxl-pnm');
+  it('a short cache fits in HBM beside the weights: attention stays in the PIM banks', () => {
+    const r = placeScenario(graphs.get('llama2-7b-decode')!, cxl, { batch: 1, kvLen: 1024 });
+    expect(devicesOfKind(r, 'attention')).toEqual(new Set(['pim']));
+    expect(r.binding.notes.join(' ')).not.toMatch(/exceed/);
+  });
+
+  it('a 32k cache (16 GiB at batch 1, 256 GiB at batch 16) does not: it lives in the expander, attention runs on PNM', () => {
+    for (const batch of [1, 16]) {
+      const r = placeScenario(graphs.get('llama2-7b-decode')!, cxl, { batch, kvLen: 32768 });
+      expect(devicesOfKind(r, 'attention')).toEqual(new Set(['pnm']));
+      expect(devicesOfKind(r, 'kv-append')).toEqual(new Set(['pnm']));
+      expect(r.binding.notes.join(' ')).toMatch(/KV cache lives in the CXL expander/);
+      // PIM cannot hold it
+      r.problem.nodes.forEach((w, i) => {
+        if (w.kind === 'attention') expect(r.problem.legal[i]).not.toContain('pim');
+      });
+    }
+  });
+
+  it('without an expander the same model is reported as not fitting', () => {
+    const r = placeScenario(graphs.get('llama2-7b-decode')!, hw, { batch: 16, kvLen: 32768 });
+    expect(r.binding.notes.join(' ')).toMatch(/does not fit this system/);
+  });
+});

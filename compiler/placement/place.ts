@@ -6,7 +6,7 @@ import type { Graph } from '../../ir/graph.js';
 import type { Device, Hardware } from '../../runtime-sim/hardware/types.js';
 import { devicesOf } from '../../runtime-sim/hardware/types.js';
 import { illegalReason } from '../analysis/kinds.js';
-import { analyzeOps } from '../analysis/op-costs.js';
+import { analyzeOps, FLOAT_STORAGE_BYTES, type OpWork } from '../analysis/op-costs.js';
 import { bindScenario, type Binding, type Scenario } from '../analysis/scenario.js';
 import { CostModel } from './cost-model.js';
 import { buildProblem, score, type Problem, type Score } from './problem.js';
@@ -68,7 +68,9 @@ export function placeScenario(g: Graph, hw: Hardware, scenario: Scenario, pins: 
   const devices = devicesOf(hw);
   if (!devices.includes('npu')) fail('PIMC0703', `hardware ${q(hw.name)} has no NPU to run a whole model; use it with pimc kernel`);
   const binding = bindScenario(g, scenario);
-  const problem = buildProblem(g, analyzeOps(g, binding), new CostModel(hw), devices);
+  const work = analyzeOps(g, binding);
+  const kvInCxl = kvLivesInCxl(hw, work, devices, binding.notes);
+  const problem = buildProblem(g, work, new CostModel(hw, { kvInCxl }), devices, kvInCxl);
   const sol = solvePlacement(problem, resolvePins(problem, pins, g));
   const chosen = { name: pins.size ? 'pinned' : 'optimal', assignment: sol.assignment, score: score(problem, sol.assignment) };
   const baselines: Placed[] = [];
@@ -78,6 +80,28 @@ export function placeScenario(g: Graph, hw: Hardware, scenario: Scenario, pins: 
     if (a) baselines.push({ name, assignment: a, score: score(problem, a) });
   }
   return { binding, problem, chosen, baselines, maxStates: sol.maxStates };
+}
+
+/**
+ * Capacity (legality, not profit): the weights and the KV cache of the whole
+ * model must fit in HBM (memory.capacityGiB). When they do not and the
+ * system has a CXL expander, the cache lives there; without one the model
+ * does not fit, which the notes say (the estimates then assume it did).
+ */
+function kvLivesInCxl(hw: Hardware, work: readonly OpWork[], devices: readonly Device[], notes: string[]): boolean {
+  const gib = 2 ** 30;
+  const weights = work.reduce((a, w) => a + w.bytes.weights, 0);
+  // the present cache of every layer: what the KV appends write out
+  const kv = work.filter((w) => w.kind === 'kv-append').reduce((a, w) => a + w.outputs.reduce((s, o) => s + o.reduce((x, y) => x * y, 1) * FLOAT_STORAGE_BYTES * w.scale, 0), 0);
+  const hbm = hw.memory.capacityGiB * gib;
+  if (weights + kv <= hbm) return false;
+  const sizes = `weights ${(weights / gib).toFixed(1)} GiB + KV cache ${(kv / gib).toFixed(1)} GiB exceed the ${hw.memory.capacityGiB} GiB of HBM`;
+  if (devices.includes('pnm') && kv > 0) {
+    notes.push(`${sizes}: the KV cache lives in the CXL expander (${hw.pnm!.capacityGiB} GiB); attention elsewhere reads it over the link, PIM cannot hold it`);
+    return true;
+  }
+  notes.push(`${sizes}: the model does not fit this system; the estimates assume it did`);
+  return false;
 }
 
 /** Writes the assignment onto the ops (views follow their producer). */

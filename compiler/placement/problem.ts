@@ -39,7 +39,7 @@ export interface Problem {
   hostSeconds(i: number, d: Device): number;
 }
 
-export function buildProblem(g: Graph, work: readonly OpWork[], cost: CostModel, devices: readonly Device[]): Problem {
+export function buildProblem(g: Graph, work: readonly OpWork[], cost: CostModel, devices: readonly Device[], kvInCxl = false): Problem {
   const index = new Map<Op, number>();
   const nodes: OpWork[] = [];
   const views: { op: Op; follows: number }[] = [];
@@ -75,7 +75,8 @@ export function buildProblem(g: Graph, work: readonly OpWork[], cost: CostModel,
     const i = w.op.outputs.indexOf(v);
     toHost[r]! += valueBytes(v, w.outputs[i >= 0 ? i : 0]) * w.scale;
   }
-  const legal = nodes.map((w) => legalDevices(w.op, devices));
+  // a cache that lives in the expander cannot be in the PIM banks
+  const legal = nodes.map((w) => legalDevices(w.op, devices).filter((d) => !(kvInCxl && d === 'pim' && (w.kind === 'attention' || w.kind === 'kv-append'))));
   const estimates = nodes.map((w, i) => new Map(legal[i]!.map((d) => [d, cost.estimate(w, d)] as const)));
   return {
     nodes, legal, estimates, edges, toHost, views,
