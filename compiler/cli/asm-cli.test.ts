@@ -48,7 +48,7 @@ it('--target npu reads a listing whatever its name; a wrong target is PIMC0703 a
   const out = path.join(dir, 'none.bin');
   const r = await cli(['asm', write('k3.txt', NPU), '--target', 'gpu', '-o', out]);
   expect(r.code).toBe(2);
-  expect(r.err).toMatch(/^PIMC0703: --target must be one of hbm-pim, npu/);
+  expect(r.err).toMatch(/^PIMC0703: --target must be one of hbm-pim, npu, cxl-pnm/);
   expect(fs.existsSync(out)).toBe(false);
 });
 
@@ -56,4 +56,27 @@ it('an NPU listing read as HBM-PIM text fails with a coded parse error, not a cr
   const r = await cli(['asm', write('k4.pimasm', NPU), '-o', path.join(dir, 'x.bin')]);
   expect(r.code).toBe(2);
   expect(r.err).toMatch(/^PIMC0909: /);
+});
+
+const PNM = `pnm "one" {
+  %0 = f16[1, 4, 1, 8] strides [32, 8, 8, 1] at 0x0
+  %1 = f16[1, 4, 1, 8] strides [32, 8, 8, 1] at 0x1000
+  unit 0 {
+    gelu.tanh %1, %0
+  }
+}
+`;
+
+it('a .pnmasm listing assembles to a PNMP binary that disassembles to the same text', async () => {
+  const bin = path.join(dir, 'p.bin');
+  const a = await cli(['asm', write('p.pnmasm', PNM), '-o', bin]);
+  expect(a.err).toBe('');
+  expect(Buffer.from(fs.readFileSync(bin)).subarray(0, 4).toString('latin1')).toBe('PNMP');
+  const d = await cli(['disasm', bin]);
+  expect(d.code).toBe(0);
+  expect(d.out).toBe(PNM);
+  const bad = await cli(['asm', write('q.pnmasm', PNM.replace('gelu.tanh', 'gelux')), '-o', path.join(dir, 'q.bin')]);
+  expect(bad.code).toBe(2);
+  expect(bad.err).toMatch(/^PIMC1205: /);
+  expect(fs.existsSync(path.join(dir, 'q.bin'))).toBe(false);
 });
