@@ -1,0 +1,101 @@
+// A model on the whole simulated machine: specialise it to its inputs, fuse,
+// place every op (the placement's optimum, or devices given by the caller),
+// generate each op's code for its device, execute everything in order with
+// the copies between memories, and put the outputs beside the reference
+// interpreter's (the oracle: the simulators compute the numbers).
+
+import { fail, q } from '../../ir/diagnostics.js';
+import type { Graph, Op, Value } from '../../ir/graph.js';
+import { Tensor, sizeOf } from '../../ir/tensor.js';
+import { loadHardware } from '../../runtime-sim/hardware/load.js';
+import { devicesOf, type Device, type Hardware } from '../../runtime-sim/hardware/types.js';
+import { NpuMemory } from '../../runtime-sim/npu/memory.js';
+import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
+import { executeMachine, type ExecStep, type MachineRun } from '../../runtime-sim/runtime/machine-exec.js';
+import type { DramTensor } from '../../backends/npu/lower/types.js';
+import { generateMachine } from '../codegen/hetero.js';
+import { applyPlacement, placeScenario } from '../placement/place.js';
+import { runGraph } from '../reference/interpreter.js';
+import { readTensors } from '../reference/test-data.js';
+import { loadModel } from './model.js';
+import { prepareStatic } from './npu-sim.js';
+
+export interface SimulateOptions {
+  hw?: string | Hardware;
+  inputs: string | ReadonlyMap<string, Tensor>;
+  /**
+   * Devices: 'optimal' (default) places by the cost model; a function picks
+   * per op (undefined: the NPU). Ops on devices the hardware lacks are errors.
+   */
+  placement?: 'optimal' | ((op: Op) => Device | undefined);
+  functional?: boolean;
+  onProgress?: (what: string, done: number, total: number) => void;
+}
+
+export interface SimulateReport {
+  model: string;
+  hardware: string;
+  dims: Record<string, number>;
+  graph: Graph;
+  run: MachineRun;
+  /** Ops per device. */
+  placement: Record<string, number>;
+  outputs: Map<string, Tensor>;
+  reference: Map<string, Tensor>;
+}
+
+function readTensor(mem: NpuMemory, d: DramTensor, v: Value): Tensor {
+  const n = sizeOf(d.shape);
+  return Tensor.from(v.type!.dtype, d.shape, d.dtype === 'f16' ? mem.readF16(d.addr, n) : mem.readI32(d.addr, n));
+}
+
+export function simulateModel(model: string | Graph, o: SimulateOptions): SimulateReport {
+  const hw = typeof o.hw === 'object' ? o.hw : loadHardware(o.hw ?? 'npu');
+  const name = typeof model === 'string' ? model : model.name;
+  const raw = typeof model === 'string' ? loadModel(model, { stage: 'onnx' }).graph : model;
+  const feeds = typeof o.inputs === 'string' ? readTensors(o.inputs, raw, 'input') : new Map(o.inputs);
+  for (const v of raw.inputs) if (!feeds.has(v.name)) fail('PIMC0605', `no tensor for input ${q(v.name)} of ${q(name)}`);
+  const { graph, dims } = prepareStatic(raw, feeds);
+
+  const devices = devicesOf(hw);
+  const pick = o.placement ?? 'optimal';
+  if (pick === 'optimal' && devices.length > 1) {
+    const batch = graph.inputs[0]?.type?.shape[0];
+    applyPlacement(placeScenario(graph, hw, { batch: typeof batch === 'number' ? batch : 1, kvLen: 0 }));
+  } else {
+    for (const op of graph.ops) op.device = pick === 'optimal' ? 'npu' : pick(op) ?? 'npu';
+  }
+  for (const op of graph.ops) {
+    if (!devices.includes(op.device as Device)) fail('PIMC0809', `op ${q(op.name)} is placed on ${op.device}, which hardware ${q(hw.name)} does not have`);
+  }
+
+  const code = generateMachine(graph, hw);
+  const npu = new NpuMemory(hw);
+  const pnm = hw.pnm ? new PnmMemory(hw) : undefined;
+  const functional = o.functional ?? true;
+  for (const v of graph.inputs) {
+    const d = code.dram.tensors.get(v)!;
+    const t = feeds.get(v.name)!;
+    if (d.dtype === 'f16') npu.writeF16(d.addr, t.data);
+    else npu.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
+  }
+  // weights: in DRAM (not timed: they are loaded before the model runs)
+  if (functional) {
+    for (const v of graph.constants) {
+      const d = code.dram.tensors.get(v)!;
+      const t = v.constant!.get();
+      if (d.dtype === 'f16') npu.writeF16(d.addr, t.data);
+      else npu.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
+    }
+  }
+  const steps: ExecStep[] = code.steps.map((s) =>
+    s.device === 'link' ? s : s.device === 'npu' ? { device: 'npu', name: s.op.name, program: s.program } : { device: 'pnm', name: s.op.name, program: s.program });
+  const run = executeMachine(steps, { npu, pnm }, {
+    hw, functional, onStep: (d, t) => o.onProgress?.('simulate', d, t),
+  });
+  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readTensor(npu, code.dram.tensors.get(v)!, v)] as const) : []);
+  const reference = functional ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();
+  const placement: Record<string, number> = {};
+  for (const op of graph.ops) placement[op.device!] = (placement[op.device!] ?? 0) + 1;
+  return { model: name, hardware: hw.name, dims: Object.fromEntries(dims), graph, run, placement, outputs, reference };
+}

@@ -1,0 +1,108 @@
+// Code generation for the whole machine: each op of a static, placed graph
+// (op.device) through its device's backend, in program order.
+//
+// 1. Every value has a home in the NPU's DRAM (dram-plan.ts): the host side,
+//    where graph inputs arrive and outputs are read.
+// 2. An op on the CXL-PNM engine needs its inputs in the expander: a value
+//    already there (made by an earlier PNM op) is used in place, any other is
+//    copied over the link first. Its outputs stay in the expander and are
+//    copied back to DRAM only for a consumer elsewhere or a graph output.
+// 3. NPU ops read and write DRAM; a value whose latest copy is in the
+//    expander is copied back before its first NPU reader.
+// Each copy is an explicit step, so the runtime executes and times it.
+
+import { fail, q } from '../../ir/diagnostics.js';
+import { isFloat } from '../../ir/dtype.js';
+import type { Graph, Op, Value } from '../../ir/graph.js';
+import { sizeOf } from '../../ir/tensor.js';
+import type { Hardware } from '../../runtime-sim/hardware/types.js';
+import type { NpuProgram } from '../../backends/npu/instr.js';
+import { loweringFor } from '../../backends/npu/lower/index.js';
+import type { DramTensor } from '../../backends/npu/lower/types.js';
+import type { PnmProgram } from '../../backends/cxl-pnm/instr.js';
+import '../../backends/cxl-pnm/lower/index.js';
+import { pnmLoweringFor } from '../../backends/cxl-pnm/lower/registry.js';
+import type { PnmTensor } from '../../backends/cxl-pnm/lower/types.js';
+import { isAlias, planDram, staticShape, type DramPlan } from './dram-plan.js';
+
+/** A copy between the NPU's DRAM and the expander (over the CXL link). */
+export interface LinkCopy {
+  value: string;
+  dram: DramTensor;
+  pnm: PnmTensor;
+  toDevice: boolean;
+}
+
+export type Step =
+  | { device: 'npu'; op: Op; program: NpuProgram }
+  | { device: 'pnm'; op: Op; program: PnmProgram }
+  | { device: 'link'; copies: LinkCopy[] };
+
+export interface MachineCode {
+  graph: Graph;
+  dram: DramPlan;
+  /** Where each value's latest copy is in the expander (values a PNM op touched). */
+  pnm: Map<Value, PnmTensor>;
+  steps: Step[];
+}
+
+const PNM_ALIGN = 4096;
+
+export function generateMachine(g: Graph, hw: Hardware): MachineCode {
+  const dram = planDram(g);
+  let next = 0;
+  const pnmTake = (bytes: number) => {
+    const at = next;
+    next += Math.ceil(Math.max(bytes, 1) / PNM_ALIGN) * PNM_ALIGN;
+    return at;
+  };
+  const pnmHome = new Map<Value, PnmTensor>();
+  /** Values whose DRAM copy is stale (the expander has the latest). */
+  const staleInDram = new Set<Value>();
+  const steps: Step[] = [];
+  const pnmTensor = (v: Value): PnmTensor => {
+    let t = pnmHome.get(v);
+    if (!t) {
+      const shape = staticShape(v);
+      const dtype = isFloat(v.type!.dtype) ? 'f16' : 'i32';
+      t = { addr: pnmTake(sizeOf(shape) * (dtype === 'f16' ? 2 : 4)), dtype, shape };
+      pnmHome.set(v, t);
+    }
+    return t;
+  };
+  const copyBack = (vs: Value[]) => {
+    const copies = vs.filter((v) => staleInDram.delete(v)).map((v) => ({ value: v.name, dram: dram.tensors.get(v)!, pnm: pnmHome.get(v)!, toDevice: false }));
+    if (copies.length) steps.push({ device: 'link', copies });
+  };
+
+  for (const op of g.ops) {
+    const device = op.device ?? 'npu';
+    const inputs = op.inputs.filter((v): v is Value => !!v);
+    if (isAlias(op)) {
+      // a view of a value in the expander is read back first (its DRAM home is shared)
+      copyBack(inputs);
+      continue;
+    }
+    if (device === 'npu') {
+      copyBack(inputs);
+      const ctx = { hw, npu: hw.npu!, op, inputs: op.inputs.map((v) => (v ? dram.tensors.get(v)! : null)), outputs: op.outputs.map((v) => dram.tensors.get(v)!), scratch: dram.scratch };
+      steps.push({ device: 'npu', op, program: loweringFor(op.domain, op.type, op.name)(ctx) });
+    } else if (device === 'pnm') {
+      if (!hw.pnm) fail('PIMC0809', `op ${q(op.name)} is placed on pnm, but hardware ${q(hw.name)} has no CXL-PNM engine`);
+      const copies = inputs.filter((v) => !pnmHome.has(v)).map((v) => ({ value: v.name, dram: dram.tensors.get(v)!, pnm: pnmTensor(v), toDevice: true }));
+      if (copies.length) steps.push({ device: 'link', copies });
+      const ctx = {
+        hw, pnm: hw.pnm, op, opset: g.opset,
+        inputs: op.inputs.map((v) => (v ? pnmTensor(v) : null)),
+        outputs: op.outputs.map(pnmTensor),
+        scratch: pnmTake,
+      };
+      steps.push({ device: 'pnm', op, program: pnmLoweringFor(op.domain, op.type, op.name)(ctx) });
+      op.outputs.forEach((v) => staleInDram.add(v));
+    } else {
+      fail('PIMC0809', `op ${q(op.name)} is placed on ${device}; the machine runtime runs npu and pnm ops (pim support comes with the PIM runtime)`);
+    }
+  }
+  copyBack(g.outputs);
+  return { graph: g, dram, pnm: pnmHome, steps };
+}
