@@ -15,17 +15,18 @@
 // rigorous check: each op's result against the reference op on the very
 // inputs the device used, within that kernel's derived bound.
 //
-// Devices: for now every op runs on the NPU (the heterogeneous runtime that
-// follows the placement is the next stage).
+// Devices: the placement's optimum for the hardware (every op on the NPU for
+// `npu`), or the devices of a placement file; the machine runtime executes
+// each op on its device (compiler/api/simulate.ts).
 
 import { fail, q } from '../../ir/diagnostics.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
-import type { Hardware } from '../../runtime-sim/hardware/types.js';
+import type { Device, Hardware } from '../../runtime-sim/hardware/types.js';
 import { isAlias } from '../codegen/dram-plan.js';
 import { readTensors } from '../reference/test-data.js';
 import { loadModel } from './model.js';
-import { simulateOnNpu, type NpuSimReport } from './npu-sim.js';
+import { simulateModel, type SimulateReport } from './simulate.js';
 
 export const VERIFY_SCHEMA = 'pimc.verify/1';
 const U16 = 2 ** -11;
@@ -34,6 +35,8 @@ export interface VerifyOptions {
   hw?: string | Hardware;
   /** Folder with input_N.pb (and output_N.pb to compare with). */
   inputs: string;
+  /** op name -> device (a placement file's contents); ops it does not name run on the NPU. Default: the placement's optimum. */
+  placement?: ReadonlyMap<string, Device>;
   onProgress?: (what: string, done: number, total: number) => void;
 }
 
@@ -57,18 +60,21 @@ export interface VerifyReport {
   dims: Record<string, number>;
   /** Simulated time of the whole model. */
   seconds: number;
-  cycles: number;
   ops: number;
+  /** Ops per device. */
+  placement: Record<string, number>;
+  secondsByDevice: Record<string, number>;
   outputs: VerifiedOutput[];
   tolerance: string;
 }
 
-export function verifyModel(model: string, o: VerifyOptions): { report: VerifyReport; sim: NpuSimReport } {
+export function verifyModel(model: string, o: VerifyOptions): { report: VerifyReport; sim: SimulateReport } {
   const raw = loadModel(model, { stage: 'onnx' }).graph;
   const feeds = readTensors(o.inputs, raw, 'input');
   const expected = readTensors(o.inputs, raw, 'output');
-  const sim = simulateOnNpu(raw, { hw: o.hw, inputs: feeds, onProgress: o.onProgress });
-  const graph = raw; // specialised and fused in place by simulateOnNpu
+  const pins = o.placement;
+  const sim = simulateModel(raw, { hw: o.hw, inputs: feeds, onProgress: o.onProgress, placement: pins ? (op) => pins.get(op.name) : 'optimal' });
+  const graph = sim.graph;
   const depths = opDepths(graph);
   const outputs = graph.outputs.map((v): VerifiedOutput => {
     const got = sim.outputs.get(v.name)!;
@@ -88,9 +94,10 @@ export function verifyModel(model: string, o: VerifyOptions): { report: VerifyRe
       hardware: sim.hardware,
       ok: outputs.every((x) => x.ok),
       dims: sim.dims,
-      seconds: sim.seconds,
-      cycles: sim.cycles,
-      ops: sim.steps.length,
+      seconds: sim.run.seconds,
+      ops: graph.ops.length,
+      placement: sim.placement,
+      secondsByDevice: sim.run.secondsByDevice,
       outputs,
       tolerance: 'per output: depth x 2^-11 x max|expected|, depth = ops on the longest path from the inputs (one FP16 store each)',
     },

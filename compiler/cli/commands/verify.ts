@@ -9,14 +9,18 @@ export function registerVerify(program: Command, io: CliIO, setExit: (code: numb
     .argument('<model>', 'ONNX model file')
     .requiredOption('--inputs <dir>', 'folder with input_N.pb (and output_N.pb to compare with; else the reference interpreter)')
     .option('--hw <hw>', 'hardware preset or description file', 'npu')
+    .option('--placement <file>', 'JSON { "op name": "npu" | "pim" | "pnm" } (ops it does not name run on the NPU); default: the placement\'s optimum')
     .option('--json', 'print one JSON document (schema pimc.verify/1)')
-    .action(async (model: string, o: { inputs: string; hw: string; json?: boolean }) => {
+    .action(async (model: string, o: { inputs: string; hw: string; placement?: string; json?: boolean }) => {
       const { verifyModel } = await import('../../api/verify.js');
-      const { report } = verifyModel(model, { hw: o.hw, inputs: o.inputs, onProgress: (what, d, t) => progress(io, `${what} ${d}/${t}`) });
+      const { readPlacementFile } = await import('../../api/analyze.js');
+      const placement = o.placement ? readPlacementFile(o.placement) : undefined;
+      const { report } = verifyModel(model, { hw: o.hw, inputs: o.inputs, placement, onProgress: (what, d, t) => progress(io, `${what} ${d}/${t}`) });
       progressDone(io);
       if (o.json) printJson(io, report);
       else {
-        io.out(`${report.model} on ${report.hardware}: ${report.ops} programs, ${(report.seconds * 1e6).toFixed(1)} us simulated (${report.cycles} cycles)\n`);
+        const where = Object.entries(report.placement).map(([d, n]) => `${n} on ${d}`).join(', ');
+        io.out(`${report.model} on ${report.hardware}: ${report.ops} ops (${where}), ${(report.seconds * 1e6).toFixed(1)} us simulated\n`);
         for (const x of report.outputs) {
           io.out(`  ${x.name} [${x.shape.join(', ')}] vs ${x.against}: max abs error ${x.maxAbsError.toExponential(2)}, tolerance ${x.tolerance.toExponential(2)} (depth ${x.depth})  ${x.ok ? 'ok' : 'FAILED'}\n`);
         }
