@@ -4,13 +4,18 @@
 // scratch space after them.
 //
 // 1. Visit inputs, constants, then op outputs in program order.
-// 2. Bump-allocate each at an ALIGN boundary. Nothing is reused yet: a value
-//    lives for the whole run, which keeps every intermediate inspectable (the
-//    per-op checks read them) at the price of DRAM, which is plentiful.
+// 2. A view op (reshape-like: the same bytes in the same order) aliases its
+//    input: its output is the input's tensor with the new shape, and no
+//    program runs for it (what the cost model assumes).
+// 3. Bump-allocate everything else at an ALIGN boundary. Nothing is reused
+//    yet: a value lives for the whole run, which keeps every intermediate
+//    inspectable (the per-op checks read them) at the price of DRAM, which is
+//    plentiful.
 
 import { fail, q } from '../../ir/diagnostics.js';
 import { isFloat } from '../../ir/dtype.js';
-import type { Graph, Value } from '../../ir/graph.js';
+import type { Graph, Op, Value } from '../../ir/graph.js';
+import { kindOf } from '../analysis/kinds.js';
 import { sizeOf } from '../../ir/tensor.js';
 import type { DramTensor } from '../../backends/npu/lower/types.js';
 
@@ -49,6 +54,15 @@ export function planDram(g: Graph): DramPlan {
   };
   g.inputs.forEach(place);
   g.constants.forEach(place);
-  for (const op of g.ops) op.outputs.forEach(place);
+  for (const op of g.ops) {
+    const src = isAlias(op) ? tensors.get(op.inputs[0]!) : undefined;
+    if (src) tensors.set(op.outputs[0]!, { addr: src.addr, dtype: src.dtype, shape: staticShape(op.outputs[0]!) });
+    else op.outputs.forEach(place);
+  }
   return { tensors, bytes: () => next, scratch: take };
+}
+
+/** Reshape-like ops whose output is their first input's bytes, reinterpreted. */
+export function isAlias(op: Op): boolean {
+  return kindOf(op) === 'view' && op.outputs.length === 1 && !!op.inputs[0] && op.inputs[0].type?.dtype === op.outputs[0]!.type?.dtype;
 }

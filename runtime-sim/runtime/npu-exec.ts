@@ -28,6 +28,8 @@ export interface NpuExecResult {
 
 export interface NpuExecOptions {
   hw: Hardware;
+  /** false: timing only (runtime-sim/npu/api.ts). */
+  functional?: boolean;
   trace?: (e: NpuTraceEvent & { step: string }) => void;
   onStep?: (done: number, total: number) => void;
 }
@@ -38,7 +40,7 @@ export function executeNpu(steps: readonly NpuExecStep[], memory: NpuMemoryApi, 
   steps.forEach((s, i) => {
     const start = at;
     const trace = o.trace && ((e: NpuTraceEvent) => o.trace!({ ...e, start: e.start + start, end: e.end + start, step: s.name }));
-    const stats = runNpu(s.program, memory, { hw: o.hw, ...(trace ? { trace } : {}) });
+    const stats = runNpu(s.program, memory, { hw: o.hw, functional: o.functional ?? true, ...(trace ? { trace } : {}) });
     runs.push({ name: s.name, start, stats });
     at += stats.cycles;
     o.onStep?.(i + 1, steps.length);

@@ -1,29 +1,16 @@
 // MatMul, Gemm and pimc.Linear on the NPU simulator against the reference
 // interpreter (harness.ts), on random shapes that do not divide the tiles.
 //
-// Error bound (stated once, used by every test here). Inputs are the same
-// f16 values on both sides (the harness rounds them first), so only the
-// arithmetic differs. With u = 2^-24 and gamma_n(u) = n u / (1 - n u):
-// - exact x = sum_k a_k b_k; S = sum_k |a_k b_k|.
-// - NPU: the array adds the exact f16 x f16 products in fp32, in k order,
-//   across K steps (the accumulator carries over): |y - x| <= gamma_K(u) S.
-//   The epilogue (Gemm alpha, beta*C, bias add) rounds each op to fp32:
-//   at most 4u (|alpha| S + |beta c|) including alpha and beta as fp32
-//   immediates. The f16 store: |got - y| <= 2^-11 |y| + 2^-25 (half the
-//   subnormal spacing).
-// - Reference: float64 products and sums (gamma_K(2^-53) S), one rounding
-//   to the f32 output (u |want|; for Linear two: product, then + bias).
-// So |got - want| <= (1 + 2^-11) e_y + (2^-11 + 4u) |want| + 2^-25 with
-// e_y = |alpha| (gamma_K(u) + gamma_K(2^-53)) S + 4u (|alpha| S + |beta c|).
+// Error bound: backends/npu/bounds/matmul.ts (derived there, one definition
+// for the tests and the compiler): |got - want| <= (1 + 2^-11) e_y +
+// (2^-11 + 4u) |want| + 2^-25 with e_y = |alpha| (gamma_K(u) +
+// gamma_K(2^-53)) S + 4u (|alpha| S + |beta c|), S = sum_k |a_k b_k|.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { matmul } from '../../../../ir/ops/matmul.js';
 import { Tensor } from '../../../../ir/tensor.js';
-import { F, lowerOneOp, runOpOnNpu, worstError, type HarnessAttr, type HarnessOptions } from '../harness.js';
-
-const U = 2 ** -24;
-const gamma = (n: number, u: number) => (n * u) / (1 - n * u);
+import { F, lowerOneOp, worstError, type HarnessAttr, type HarnessOptions } from '../harness.js';
+import { runBounded } from '../misc/testing.js';
 
 /** Deterministic values in [-1, 1) (mulberry32). */
 function rand(shape: number[], seed: number): Tensor {
@@ -38,40 +25,14 @@ function rand(shape: number[], seed: number): Tensor {
   return Tensor.from('f32', shape, v);
 }
 
-const abs = (t: Tensor) => Tensor.from(t.dtype, t.shape, Array.from(t.data, Math.abs));
-const T2 = (t: Tensor) => new Tensor(t.dtype, [t.shape[1]!, t.shape[0]!], Float32Array.from({ length: t.size }, (_, i) => t.data[(i % t.shape[0]!) * t.shape[1]! + Math.floor(i / t.shape[0]!)]!));
-
-/** sum_k |a b| per output, from the f16-rounded inputs (float64, then f32: scaled up by 2u to stay an upper bound). */
-function absProduct(a: Tensor, b: Tensor): Float64Array {
-  const s = matmul(abs(a), abs(b), (m) => { throw new Error(m); });
-  return Float64Array.from(s.data, (x) => x * (1 + 2 * U));
-}
-
-interface Check {
-  K: number;
-  /** The logical [M, K] and [K, N] operands, from the rounded inputs. */
-  prod: (rounded: Tensor[]) => [Tensor, Tensor];
-  alpha?: number;
-  /** |beta c| of output i (C or the bias as stored, broadcast), if any. */
-  betaC?: (i: number, rounded: Tensor[]) => number;
-}
-
-/** Runs the op and asserts the bound of the header on every output element. */
-function expectWithinBound(type: string, domain: string, inputs: (Tensor | null)[], attrs: Record<string, HarnessAttr>, c: Check, opts: HarnessOptions = {}) {
-  const run = runOpOnNpu(type, domain, inputs, attrs, opts);
-  const [a, b] = c.prod(run.rounded);
-  const S = absProduct(a, b);
+/** Runs the op and asserts the registry's bound (header) on every output element. */
+function expectWithinBound(type: string, domain: string, inputs: (Tensor | null)[], attrs: Record<string, HarnessAttr>, opts: HarnessOptions = {}) {
+  const run = runBounded(type, domain, inputs, attrs, opts);
   const want = run.want[0]!;
-  const alpha = Math.abs(c.alpha ?? 1);
-  const g = gamma(c.K, U) + gamma(c.K, 2 ** -53);
-  const bound = (i: number) => {
-    const bc = c.betaC?.(i, run.rounded) ?? 0;
-    const ey = alpha * g * S[i]! + 4 * U * (alpha * S[i]! + bc);
-    return (1 + 2 ** -11) * ey + (2 ** -11 + 4 * U) * Math.abs(want.data[i]!) + 2 ** -25;
-  };
+  const bound = (i: number) => run.bound(0, i);
   expect([...run.got[0]!.shape]).toEqual([...want.shape]);
   const w = worstError(run.got[0]!, want, bound);
-  if (process.env.SHOW_RATIO) console.log(type, [...want.shape].join('x'), 'K', c.K, 'worst/bound', w.ratio.toFixed(3));
+  if (process.env.SHOW_RATIO) console.log(type, [...want.shape].join('x'), 'worst/bound', w.ratio.toFixed(3));
   expect(w.ratio, `worst element ${w.index}: got ${run.got[0]!.data[w.index]}, want ${want.data[w.index]}, bound ${w.index >= 0 ? bound(w.index) : 0}`).toBeLessThanOrEqual(1);
   return run;
 }
@@ -85,14 +46,7 @@ describe('MatMul on the NPU', () => {
       fc.property(batchShapes, fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), fc.constantFrom('2d', 'a1d', 'b1d'), fc.integer(), ([ab, bb], M, K, N, kind, seed) => {
         const aShape = kind === 'a1d' ? [K] : [...ab, M, K];
         const bShape = kind === 'b1d' ? [K] : [...bb, K, N];
-        const a = rand(aShape, seed), b = rand(bShape, seed + 1);
-        // The product of the rounded operands, for S: the reference's own MatMul on |a|, |b|.
-        const two = (t: Tensor, oneD: boolean, asRow: boolean) => (oneD ? t.reshape(asRow ? [1, K] : [K, 1]) : t);
-        expectWithinBound('MatMul', '', [a, b], {}, {
-          K,
-          // S from the reference's own MatMul on |a|, |b| (1-D operands promoted the same way).
-          prod: (r) => [two(r[0]!, kind === 'a1d', true), two(r[1]!, kind === 'b1d', false)],
-        });
+        expectWithinBound('MatMul', '', [rand(aShape, seed), rand(bShape, seed + 1)], {});
       }),
       RUNS,
     );
@@ -100,7 +54,7 @@ describe('MatMul on the NPU', () => {
 
   it('tiles that loop in every dimension (M 300, K 1100, N 700), on all engines, DMA overlapping compute', () => {
     const events: { engine: number; unit: string; start: number; end: number }[] = [];
-    const run = expectWithinBound('MatMul', '', [rand([300, 1100], 1), rand([1100, 700], 2)], {}, { K: 1100, prod: (x) => [x[0]!, x[1]!] }, { trace: (e) => events.push(e) });
+    const run = expectWithinBound('MatMul', '', [rand([300, 1100], 1), rand([1100, 700], 2)], {}, { trace: (e) => events.push(e) });
     expect(run.program.engines.filter((l) => l.length).length).toBe(8);
     expect(run.stats.macs).toBe(300 * 1100 * 700);
     // Double buffering: on each engine some load is in flight while the array works.
@@ -112,7 +66,7 @@ describe('MatMul on the NPU', () => {
   });
 
   it('GEMV (M = 1) streams the weight through the array in the transposed form', () => {
-    const run = expectWithinBound('MatMul', '', [rand([1, 1000], 3), rand([1000, 600], 4)], {}, { K: 1000, prod: (x) => [x[0]!, x[1]!] });
+    const run = expectWithinBound('MatMul', '', [rand([1, 1000], 3), rand([1000, 600], 4)], {});
     // Transposed: the weight tile is operand a (M = columns of W), the vector is b (N = 1).
     const mm = run.program.engines.flat().filter((i) => i.op === 'matmul');
     expect(mm.length).toBeGreaterThan(0);
@@ -129,16 +83,7 @@ describe('Gemm on the NPU', () => {
         const cShape = { none: null, MN: [M, N], N: [N], '1N': [1, N], M1: [M, 1], scalar: [] }[cs];
         const c = cShape ? rand(cShape, seed + 2) : null;
         const attrs = { alpha: F(alpha), beta: F(beta), transA: tA ? 1 : 0, transB: tB ? 1 : 0 };
-        expectWithinBound('Gemm', '', c ? [a, b, c] : [a, b], attrs, {
-          K,
-          alpha,
-          prod: (r) => [tA ? T2(r[0]!) : r[0]!, tB ? T2(r[1]!) : r[1]!],
-          betaC: (i, r) => {
-            if (!c || beta === 0) return 0;
-            const idx = cs === 'MN' ? i : cs === 'N' || cs === '1N' ? i % N : cs === 'M1' ? Math.floor(i / N) : 0;
-            return Math.abs(beta * r[2]!.data[idx]!);
-          },
-        });
+        expectWithinBound('Gemm', '', c ? [a, b, c] : [a, b], attrs);
       }),
       RUNS,
     );
@@ -151,23 +96,14 @@ describe('pimc.Linear on the NPU', () => {
       fc.property(fc.constantFrom<number[]>([1], [3], [2, 5], [1, 1], [70]), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), fc.boolean(), fc.boolean(), fc.integer(), (lead, K, N, tB, withBias, seed) => {
         const x = rand([...lead, K], seed), w = rand(tB ? [N, K] : [K, N], seed + 1);
         const bias = withBias ? rand([N], seed + 2) : null;
-        const M = lead.reduce((p, d) => p * d, 1);
-        expectWithinBound('Linear', 'pimc', bias ? [x, w, bias] : [x, w], { transB: tB ? 1 : 0 }, {
-          K,
-          prod: (r) => [r[0]!.reshape([M, K]), tB ? T2(r[1]!) : r[1]!],
-          betaC: (i, r) => (bias ? Math.abs(r[2]!.data[i % N]!) : 0),
-        });
+        expectWithinBound('Linear', 'pimc', bias ? [x, w, bias] : [x, w], { transB: tB ? 1 : 0 });
       }),
       RUNS,
     );
   });
 
   it('a constant weight (as fuse-linear makes it) lowers the same way', () => {
-    expectWithinBound('Linear', 'pimc', [rand([4, 64], 5), rand([64, 96], 6), rand([96], 7)], {}, {
-      K: 64,
-      prod: (r) => [r[0]!, r[1]!],
-      betaC: (i, r) => Math.abs(r[2]!.data[i % 96]!),
-    }, { consts: [1, 2] });
+    expectWithinBound('Linear', 'pimc', [rand([4, 64], 5), rand([64, 96], 6), rand([96], 7)], {}, { consts: [1, 2] });
   });
 });
 

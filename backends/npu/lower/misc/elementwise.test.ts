@@ -1,20 +1,18 @@
 // Element-wise lowerings against the reference on random broadcasting shapes
-// (fast-check, fixed seeds). Bounds: testing.ts's f16Bound(want, E) with E a
-// bound on |fp32 result - reference| derived per op below; u = 2^-24.
-//   one fp32 op (+ - * /, max, min, sqrt, recip, neg, relu): the NPU's fp32
-//     value IS the reference's f32 value (both correctly rounded): E = 0;
-//     max/min/neg/relu/clip of f16 values are f16 values: exact.
-//   transcendental (exp, log, tanh, erf, sigmoid, sin, cos, pow): the vector
-//     unit is within 1 fp32 ulp (2u relative) of exact, the reference within
-//     u: E = 3u|want| (ulp3 below).
+// (fast-check, fixed seeds). Bounds: backends/npu/bounds/elementwise.ts
+// (f16Bound(want, E), E derived per op there; select.ts for Clip): one fp32
+// op E = 0; transcendentals (and Pow) E = 3u|want|; max/min/neg/relu/clip
+// exact; Gelu per element; Silu 4.1u|want|; SwiGLU 5.1u|want|. Exact ops are
+// also checked bit for bit (expectExact).
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../../../ir/tensor.js';
-import { lowerOneOp, runOpOnNpu } from '../harness.js';
-import { U, expectExact, expectWithin, f16Bound, uniform } from './testing.js';
+import { lowerOneOp } from '../harness.js';
+import { expectBound, expectExact, runBounded, uniform, type Bounded } from './testing.js';
 
-const ulp3 = (w: number) => (3 * U * Math.abs(w)) / (1 - U);
+/** Exact: within the registry's bound (0) and bit for bit. */
+const exact = (r: Bounded, what: string) => { expectBound(r, what); expectExact(r.got[0]!, r.want[0]!, what); };
 
 /** An output shape and, for two inputs, shapes that broadcast into it (leading dims dropped, some dims 1). */
 const broadcastPair = fc
@@ -45,8 +43,8 @@ describe('binary element-wise with broadcasting', () => {
   for (const type of ['Add', 'Sub', 'Mul', 'Div']) {
     it(`${type}: one fp32 op, rounded once (E = 0)`, () => {
       fc.assert(fc.property(broadcastPair, ({ a, b, seed }) => {
-        const r = runOpOnNpu(type, '', [signed(a, seed), signed(b, seed + 1)]);
-        expectWithin(r.got[0]!, r.want[0]!, (i) => f16Bound(r.want[0]!.data[i]!), type);
+        const r = runBounded(type, '', [signed(a, seed), signed(b, seed + 1)]);
+        expectBound(r, type);
       }), RUNS);
     });
   }
@@ -54,8 +52,8 @@ describe('binary element-wise with broadcasting', () => {
   for (const type of ['Max', 'Min']) {
     it(`${type} of three inputs is exact`, () => {
       fc.assert(fc.property(broadcastPair, ({ a, b, seed }) => {
-        const r = runOpOnNpu(type, '', [signed(a, seed), signed(b, seed + 1), signed([a[a.length - 1]!], seed + 2)]);
-        expectExact(r.got[0]!, r.want[0]!, type);
+        const r = runBounded(type, '', [signed(a, seed), signed(b, seed + 1), signed([a[a.length - 1]!], seed + 2)]);
+        exact(r, type);
       }), RUNS);
     });
   }
@@ -63,17 +61,17 @@ describe('binary element-wise with broadcasting', () => {
   it('Pow: tensor exponent, and a constant scalar exponent as an immediate (E = 3u|want|)', () => {
     fc.assert(fc.property(broadcastPair, ({ a, b, seed }) => {
       const base = uniform(a, seed, 0.2, 3);
-      const r = runOpOnNpu('Pow', '', [base, uniform(b, seed + 1, -2, 2)]);
-      expectWithin(r.got[0]!, r.want[0]!, (i) => f16Bound(r.want[0]!.data[i]!, ulp3(r.want[0]!.data[i]!)), 'Pow');
-      const c = runOpOnNpu('Pow', '', [base, Tensor.scalar('i64', 2)], {}, { consts: [1] });
+      const r = runBounded('Pow', '', [base, uniform(b, seed + 1, -2, 2)]);
+      expectBound(r, 'Pow');
+      const c = runBounded('Pow', '', [base, Tensor.scalar('i64', 2)], {}, { consts: [1] });
       expect(c.program.engines.flat().some((x) => x.op === 'vec.scalar' && x.fn === 'pows')).toBe(true);
-      expectWithin(c.got[0]!, c.want[0]!, (i) => f16Bound(c.want[0]!.data[i]!, ulp3(c.want[0]!.data[i]!)), 'Pow const');
+      expectBound(c, 'Pow const');
     }), { ...RUNS, numRuns: 2 });
   });
 
   it('a big add runs double-buffered tiles on all 8 engines', () => {
-    const r = runOpOnNpu('Add', '', [signed([300, 1000], 1), signed([1000], 2)]);
-    expectWithin(r.got[0]!, r.want[0]!, (i) => f16Bound(r.want[0]!.data[i]!), 'big Add');
+    const r = runBounded('Add', '', [signed([300, 1000], 1), signed([1000], 2)]);
+    expectBound(r, 'big Add');
     expect(r.program.engines.filter((e) => e.length).length).toBe(8);
     const busiest = r.program.engines.reduce((a, e) => (e.length > a.length ? e : a));
     // The bias is loaded once per engine (resident); x's tiles stream.
@@ -113,10 +111,9 @@ describe('unary element-wise', () => {
   for (const [type, data, kind] of UNARY) {
     it(`${type} (${kind === 'ulp' ? 'E = 3u|want|' : kind === 'rounded' ? 'E = 0' : 'exact'})`, () => {
       fc.assert(fc.property(shapeArb, ({ shape, seed }) => {
-        const r = runOpOnNpu(type, '', [data(shape, seed)]);
-        const w = r.want[0]!.data;
-        if (kind === 'exact') expectExact(r.got[0]!, r.want[0]!, type);
-        else expectWithin(r.got[0]!, r.want[0]!, (i) => f16Bound(w[i]!, kind === 'ulp' ? ulp3(w[i]!) : 0), type);
+        const r = runBounded(type, '', [data(shape, seed)]);
+        if (kind === 'exact') exact(r, type);
+        else expectBound(r, type);
       }), { seed: 77, numRuns: 2 });
     });
   }
@@ -124,35 +121,11 @@ describe('unary element-wise', () => {
   it('Clip with scalar bounds (one or both) is exact', () => {
     const x = signed([7, 33], 5);
     for (const bounds of [[Tensor.scalar('f32', -0.5), Tensor.scalar('f32', 1.25)], [Tensor.scalar('f32', 0)], [null, Tensor.scalar('f32', 0.75)]]) {
-      const r = runOpOnNpu('Clip', '', [x, ...bounds]);
-      expectExact(r.got[0]!, r.want[0]!, 'Clip');
+      const r = runBounded('Clip', '', [x, ...bounds]);
+      exact(r, 'Clip');
     }
   });
 });
-
-// GELU (erf form): t1 = fl(x * fl(1/sqrt 2)) is x/sqrt2 within 2u; erf moves
-// by at most max|erf'(z) z| = 2/sqrt(pi)/sqrt(2e) = 0.484 times that relative
-// change (0.97u) and is within 2u of exact: |e - erf| <= 2.97u; 1 + e adds u
-// of a value <= 2: 4.97u absolute; times x adds u|v|; the 0.5 is exact. So
-// |v - exact| <= 2.49u|x| + u|v|, and E = 2.5u|x| + 2.1u|want| with the
-// reference's rounding. (The absolute u|x| term is the cancellation in 1 +
-// erf for x << 0: the reference, using erfc, does not have it.)
-const geluErfE = (x: number, w: number) => 2.5 * U * Math.abs(x) + 2.1 * U * Math.abs(w);
-
-// GELU (tanh form), per element, following the fp32 chain:
-// c = fl(fl(fl(x*x)*x) * k) is k x^3 within 4u; s = fl(c + x): ds = 4u k|x|^3
-// + u|s|; z = fl(s * fl(sqrt(2/pi))): dz = 0.7979 ds + 2u|z|; t = tanh(z)
-// within 2u and moving by at most sech^2 over [|z| - dz, |z|] times dz;
-// 1 + t adds 2u; times x adds u|v|; 0.5 exact.
-function geluTanhE(x: number, w: number): number {
-  const k = 0.044715, c = Math.sqrt(2 / Math.PI);
-  const s = x + k * x ** 3, z = c * s;
-  const ds = 4 * U * k * Math.abs(x) ** 3 + U * Math.abs(s) * (1 + 1e-6);
-  const dz = c * ds + 2 * U * Math.abs(z);
-  const m = Math.max(0, Math.abs(z) - dz);
-  const dt = (1 - Math.tanh(m) ** 2) * dz + 2 * U * Math.abs(Math.tanh(z)) + 2 * U;
-  return 0.5 * Math.abs(x) * dt + 2.1 * U * Math.abs(w);
-}
 
 describe('activations', () => {
   const cases: [string, string, string][] = [['Gelu', '', 'none'], ['Gelu', '', 'tanh'], ['Gelu', 'pimc', 'none'], ['Gelu', 'pimc', 'tanh']];
@@ -160,27 +133,23 @@ describe('activations', () => {
     it(`${domain || 'onnx'}.${type} approximate=${approximate}`, () => {
       fc.assert(fc.property(shapeArb, ({ shape, seed }) => {
         const x = uniform(shape, seed, -6, 6);
-        const r = runOpOnNpu(type, domain, [x], { approximate });
-        const xs = r.rounded[0]!.data, w = r.want[0]!.data;
-        const E = approximate === 'tanh' ? geluTanhE : geluErfE;
-        expectWithin(r.got[0]!, r.want[0]!, (i) => f16Bound(w[i]!, E(xs[i]!, w[i]!)), `${type} ${approximate}`);
+        const r = runBounded(type, domain, [x], { approximate });
+        expectBound(r, `${type} ${approximate}`);
       }), { seed: 31, numRuns: 3 });
     });
   }
 
-  // Silu: sigmoid within 2u, one product u, reference u: E = 4.1u|want|.
   it('pimc.Silu', () => {
     fc.assert(fc.property(shapeArb, ({ shape, seed }) => {
-      const r = runOpOnNpu('Silu', 'pimc', [uniform(shape, seed, -8, 8)]);
-      expectWithin(r.got[0]!, r.want[0]!, (i) => f16Bound(r.want[0]!.data[i]!, 4.1 * U * Math.abs(r.want[0]!.data[i]!)), 'Silu');
+      const r = runBounded('Silu', 'pimc', [uniform(shape, seed, -8, 8)]);
+      expectBound(r, 'Silu');
     }), { seed: 32, numRuns: 3 });
   });
 
-  // SwiGLU: sigmoid 2u, two products 2u, reference u: E = 5.1u|want|.
   it('pimc.SwiGLU', () => {
     fc.assert(fc.property(shapeArb, ({ shape, seed }) => {
-      const r = runOpOnNpu('SwiGLU', 'pimc', [uniform(shape, seed, -6, 6), uniform(shape, seed + 1, -3, 3)]);
-      expectWithin(r.got[0]!, r.want[0]!, (i) => f16Bound(r.want[0]!.data[i]!, 5.1 * U * Math.abs(r.want[0]!.data[i]!)), 'SwiGLU');
+      const r = runBounded('SwiGLU', 'pimc', [uniform(shape, seed, -6, 6), uniform(shape, seed + 1, -3, 3)]);
+      expectBound(r, 'SwiGLU');
     }), { seed: 33, numRuns: 3 });
   });
 });

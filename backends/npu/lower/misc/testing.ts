@@ -1,15 +1,11 @@
-// Test helpers for the misc lowerings (imported only by tests; no test
-// framework here, so the build may compile it like harness.ts): seeded
-// data, the error-bound vocabulary of the tests, and a runner for ops with
-// several outputs (harness.ts builds one-output graphs).
+// Test helpers for the NPU lowerings' tests (imported only by tests; no test
+// framework here, so the build may compile it like harness.ts): seeded data,
+// a runner that puts the registry's error bound beside a run (runBounded),
+// one for ops with several outputs (harness.ts builds one-output graphs), and
+// assertions against a bound.
 //
-// Bounds. u = 2^-24 is the fp32 unit roundoff. The reference computes in
-// doubles and rounds its result once to f32 (want); the NPU computes in
-// fp32 (v) and rounds once to f16 (got). With E a bound on |v - want|:
-//   |got - want| <= |f16(v) - v| + |v - want| <= 2^-11 |v| + 2^-25 + E
-//                <= 2^-11 |want| + 2^-25 + (1 + 2^-11) E
-// (2^-11 |v|: half an f16 ulp for normal values; 2^-25: half the f16
-// subnormal spacing). Each test derives E from its op's fp32 arithmetic.
+// Bounds: backends/npu/bounds/ (one definition per op type, the derivations
+// beside them; common.ts for f16Bound). The tests only run ops and compare.
 
 import { ConstantData, Graph, Op, Value } from '../../../../ir/graph.js';
 import { Tensor, sizeOf } from '../../../../ir/tensor.js';
@@ -19,16 +15,11 @@ import { runGraph } from '../../../../compiler/reference/interpreter.js';
 import { loadHardware } from '../../../../runtime-sim/hardware/index.js';
 import { NpuMemory } from '../../../../runtime-sim/npu/memory.js';
 import { runNpu } from '../../../../runtime-sim/npu/sim.js';
-import { npuStorage, roundForNpu, worstError, type HarnessAttr } from '../harness.js';
+import { npuBound, type ElementBound } from '../../bounds/index.js';
+import { npuStorage, roundForNpu, runOpOnNpu, worstError, type HarnessAttr, type HarnessOptions, type NpuOpRun } from '../harness.js';
 import { loweringFor } from '../registry.js';
 import type { DramTensor, LowerContext } from '../types.js';
 import '../index.js';
-
-export const U = 2 ** -24;
-export const gamma = (n: number): number => (n * U) / (1 - n * U);
-
-/** The bound on |got - want| given E = bound on |v - want| (header). */
-export const f16Bound = (want: number, E = 0): number => 2 ** -11 * Math.abs(want) + 2 ** -25 + (1 + 2 ** -11) * E;
 
 /** mulberry32: a small seeded generator. */
 export function rng(seed: number): () => number {
@@ -75,25 +66,54 @@ export function expectExact(got: Tensor, want: Tensor, what = ''): void {
   }
 }
 
-/**
- * An op with `outputs` outputs through its lowering and the simulator, beside
- * the reference, from f16-rounded inputs (harness.ts's runOpOnNpu for
- * several outputs). Inputs listed in `consts` become graph constants.
- */
-export function runMulti(type: string, domain: string, inputs: readonly (Tensor | null)[], attrs: Record<string, HarnessAttr>, outputs: number, consts: number[] = []): { got: Tensor[]; want: Tensor[] } {
-  const hw = loadHardware('npu');
-  const rounded = inputs.map((t) => (t ? roundForNpu(t) : null));
-  const g = new Graph('npu_multi', new Map([['', 23], ['pimc', 1]]));
-  const vals = rounded.map((t, i) => {
+/** The one-op graph harness.ts builds: inputs as graph inputs (constants with `consts`), shapes inferred. */
+function oneOpGraph(type: string, domain: string, inputs: readonly (Tensor | null)[], attrs: Record<string, HarnessAttr>, opts: HarnessOptions): { graph: Graph; op: Op } {
+  const g = new Graph('npu_one_op', new Map([['', opts.opset ?? 23], ['pimc', 1]]));
+  const vals = inputs.map((t, i) => {
     if (!t) return null;
     const v = new Value(`in${i}`, { dtype: t.dtype, shape: [...t.shape] });
-    return consts.includes(i) ? g.addConstant(v, ConstantData.of(t)) : g.addInput(v);
+    return opts.consts?.includes(i) ? g.addConstant(v, ConstantData.of(t)) : g.addInput(v);
   });
-  const outs = Array.from({ length: outputs }, (_, i) => new Value(`out${i}`));
+  const outs = Array.from({ length: opts.outputs ?? 1 }, (_, i) => new Value(`out${i}`));
   const attrMap = new Map(Object.entries(attrs).map(([k, v]) => [k, typeof v === 'number' ? (Number.isInteger(v) ? { kind: 'int' as const, value: v } : { kind: 'float' as const, value: v }) : Array.isArray(v) ? { kind: 'ints' as const, value: v } : typeof v === 'string' ? { kind: 'string' as const, value: v } : v]));
   const op = g.addOp(new Op({ name: 'n', type, domain, inputs: vals, outputs: outs, attrs: attrMap }));
   g.outputs.push(...outs);
   inferShapes(g);
+  return { graph: g, op };
+}
+
+/** A run with the op as built, its inputs as stored (floats f16-rounded, nulls kept in place) and the registry's bound. */
+export interface Bounded {
+  got: Tensor[];
+  want: Tensor[];
+  stored: (Tensor | null)[];
+  op: Op;
+  bound: ElementBound;
+}
+
+/** harness.ts runOpOnNpu, plus the op's error bound from backends/npu/bounds/ on the same stored inputs. */
+export function runBounded(type: string, domain: string, inputs: readonly (Tensor | null)[], attrs: Record<string, HarnessAttr> = {}, opts: HarnessOptions = {}): NpuOpRun & Bounded {
+  const run = runOpOnNpu(type, domain, inputs, attrs, opts);
+  const stored = inputs.map((t) => (t ? roundForNpu(t) : null));
+  const { op } = oneOpGraph(type, domain, stored, attrs, opts);
+  return { ...run, stored, op, bound: npuBound(op, stored, run.want) };
+}
+
+/** Every output within the registry's bound (expectWithin per output). */
+export function expectBound(r: Bounded, what = ''): void {
+  r.got.forEach((g, k) => expectWithin(g, r.want[k]!, (i) => r.bound(k, i), r.got.length > 1 ? `${what} output ${k}` : what));
+}
+
+/**
+ * An op with `outputs` outputs through its lowering and the simulator, beside
+ * the reference, from f16-rounded inputs (harness.ts's runOpOnNpu for
+ * several outputs), with the registry's bound. Inputs listed in `consts`
+ * become graph constants.
+ */
+export function runMulti(type: string, domain: string, inputs: readonly (Tensor | null)[], attrs: Record<string, HarnessAttr>, outputs: number, consts: number[] = []): Bounded {
+  const hw = loadHardware('npu');
+  const rounded = inputs.map((t) => (t ? roundForNpu(t) : null));
+  const { graph: g, op } = oneOpGraph(type, domain, rounded, attrs, { outputs, consts });
   let next = 0;
   const place = (bytes: number) => { const a = next; next += Math.ceil(Math.max(bytes, 1) / 4096) * 4096; return a; };
   const tensor = (v: Value): DramTensor => {
@@ -117,5 +137,6 @@ export function runMulti(type: string, domain: string, inputs: readonly (Tensor 
     const n = sizeOf(d.shape);
     return Tensor.from(op.outputs[i]!.type!.dtype, d.shape, d.dtype === 'f16' ? mem.readF16(d.addr, n) : mem.readI32(d.addr, n));
   });
-  return { got, want: op.outputs.map((v) => ref.outputs.get(v.name)!) };
+  const want = op.outputs.map((v) => ref.outputs.get(v.name)!);
+  return { got, want, stored: rounded, op, bound: npuBound(op, rounded, want) };
 }
