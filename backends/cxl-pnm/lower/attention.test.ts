@@ -2,20 +2,13 @@
 // (fast-check, fixed seed): grouped-query (hq / hkv from 1 to 4), a cache
 // shared by the batch, caches with spare capacity (strided views), awkward
 // head sizes and lengths, additive masks with padded (-inf) keys.
-// Bounds (bounds.ts), per output element of value column j, V_j = max_t |v_tj|:
-// - fused ATTENTION: scores within Delta of the reference's (device
-//   gamma(d-1) A_t + u|s_t|, reference (2u + u^2)|s_t| + gamma(d, 2^-53) A_t);
-//   that moves the output by at most (e^{2 Delta} - 1) V_j; the online
-//   recurrence by 2 b / (1 - b) V_j with b = (1+uf)^T (1+u)^{2T} e^{2uR} - 1;
-//   the reference's own (2u + gamma(T+4) + gamma(T)) V_j; the FP16 store.
-// - the masked chain: the same scores plus u|s + mask|, the FP32 softmax's
-//   rho, probabilities stored as FP16 (2^-11 relative, 2^-25 each), P @ V in
-//   FP32 (gamma(T-1)), the reference and the store.
+// Bounds per output element: backends/cxl-pnm/bounds/attention.ts (fused
+// ATTENTION: attentionBound; the masked chain: maskedAttentionBound; the
+// derivations beside them); the tests run ops and compare (runPnmBounded).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../../ir/tensor.js';
-import { attentionBound, maskedAttentionBound, type AttentionRow } from './bounds.js';
-import { F, randomTensor, runOpOnPnm, worstError } from './harness.js';
+import { F, describeWorst, randomTensor, runOpOnPnm, runPnmBounded } from './harness.js';
 
 const SEED = 737373;
 
@@ -26,38 +19,6 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   T: fc.integer({ min: 1, max: 70 }), d: fc.constantFrom(8, 12, 16, 64), dv: fc.constantFrom(8, 16, 40),
   shared: fc.boolean(), spare: fc.integer({ min: 0, max: 9 }), seed: fc.nat(),
 });
-
-/** Bounds for every output element, from the rounded q, k, v (and the additive mask). */
-function bounds(c: Case, q: Tensor, k: Tensor, v: Tensor, scale: number, want: Tensor, mask?: Tensor): (i: number) => number {
-  const hq = c.hkv * c.group;
-  const out = new Float64Array(want.size);
-  for (let b = 0; b < c.B; b++) {
-    const kb = c.shared ? 0 : b;
-    for (let h = 0; h < hq; h++) {
-      const kvo = (kb * c.hkv + Math.floor(h / c.group)) * c.T;
-      const keys = [...Array(c.T).keys()].filter((t) => !mask || mask.data[b * c.T + t] !== -Infinity);
-      const row: AttentionRow = { scores: new Float64Array(keys.length), absScores: new Float64Array(keys.length), d: c.d };
-      let maskedAbs = 0;
-      keys.forEach((t, n) => {
-        let s = 0, a = 0;
-        for (let j = 0; j < c.d; j++) {
-          const p = q.data[(b * hq + h) * c.d + j]! * k.data[(kvo + t) * c.d + j]!;
-          s += p;
-          a += Math.abs(p);
-        }
-        row.scores[n] = scale * s;
-        row.absScores[n] = Math.abs(scale) * a;
-        if (mask) maskedAbs = Math.max(maskedAbs, Math.abs(scale * s + mask.data[b * c.T + t]!));
-      });
-      for (let j = 0; j < c.dv; j++) {
-        const vMax = Math.max(...keys.map((t) => Math.abs(v.data[(kvo + t) * c.dv + j]!)));
-        const i = (b * hq + h) * c.dv + j;
-        out[i] = mask ? maskedAttentionBound(row, maskedAbs, vMax, Math.abs(want.data[i]!)) : attentionBound(row, vMax, Math.abs(want.data[i]!));
-      }
-    }
-  }
-  return (i) => out[i]!;
-}
 
 function run(c: Case, masked: boolean) {
   const hq = c.hkv * c.group, kb = c.shared ? 1 : c.B;
@@ -70,10 +31,8 @@ function run(c: Case, masked: boolean) {
     ins.push(m);
   }
   const padded = { 1: [kb, c.hkv, c.T + c.spare, c.d], 2: [kb, c.hkv, c.T + c.spare, c.dv] };
-  const r = runOpOnPnm('Attention', 'pimc', ins, { scale: F(scale), ...(masked ? { mask_mode: 'add' } : {}) }, { padded });
-  const [q, k, v, m] = r.rounded as [Tensor, Tensor, Tensor, Tensor | undefined];
-  const w = worstError(r.got[0]!, r.want[0]!, bounds(c, q, k, v, scale, r.want[0]!, m));
-  expect(w.ratio, `${JSON.stringify(c)}: worst at ${w.index}`).toBeLessThanOrEqual(1);
+  const r = runPnmBounded('Attention', 'pimc', ins, { scale: F(scale), ...(masked ? { mask_mode: 'add' } : {}) }, { padded });
+  expect(r.worst.ratio, `${JSON.stringify(c)}: ${describeWorst(r.worst)}`).toBeLessThanOrEqual(1);
   return r;
 }
 

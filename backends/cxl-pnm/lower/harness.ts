@@ -17,6 +17,10 @@
 //     opts.functional false: time only, nothing computed (got is zeros)
 //   lowerOnePnmOp(type, domain, inputTypes, attrs?, opts?) -> { graph, op, ctx, program }
 //     places and lowers without data: for benchmarks on sparse zero memory.
+//   runPnmBounded(type, domain, inputs, attrs?, opts?) -> runOpOnPnm's, plus
+//     { op, stored, opset, worst }: worst = worstPnmBoundRatio against the
+//     op's error bound (backends/cxl-pnm/bounds/) on the same stored inputs
+//     (worst.ratio <= 1 is within bound). For the lowerings' tests.
 //
 // Device layout: inputs, then outputs, then the lowering's scratch, each at
 // a 4 KiB boundary; floats as f16, integers and bool as i32 (PnmTensor).
@@ -36,6 +40,7 @@ import { PnmMemory } from '../../../runtime-sim/pnm/memory.js';
 import { runPnm } from '../../../runtime-sim/pnm/sim.js';
 import type { ChromeTrace } from '../../../runtime-sim/trace/chrome-trace.js';
 import type { PnmProgram } from '../instr.js';
+import { worstPnmBoundRatio, type PnmBoundCheck } from '../bounds/index.js';
 import './index.js';
 import { contiguous, stridesOf } from './nest.js';
 import { pnmLoweringFor } from './registry.js';
@@ -194,6 +199,27 @@ export function runOpOnPnm(type: string, domain: string, inputs: readonly (Tenso
   const got = ctx.outputs.map((d, i) => readTensor(mem, d, op.outputs[i]!.type!.dtype));
   return { got, want, stats, program, rounded: rounded.filter((t): t is Tensor => t !== null) };
 }
+
+/** A run with the op as built, its inputs as stored (floats f16-rounded, nulls kept in place), the opset, and the worst element against the op's bound. */
+export interface PnmBoundedRun extends PnmOpRun {
+  op: Op;
+  stored: (Tensor | null)[];
+  opset: number;
+  worst: PnmBoundCheck;
+}
+
+/** runOpOnPnm, plus worstPnmBoundRatio (backends/cxl-pnm/bounds/) on the same stored inputs. */
+export function runPnmBounded(type: string, domain: string, inputs: readonly (Tensor | null)[], attrs: Record<string, HarnessAttr> = {}, opts: PnmHarnessOptions = {}): PnmBoundedRun {
+  const run = runOpOnPnm(type, domain, inputs, attrs, opts);
+  const stored = inputs.map((t) => (t ? roundForPnm(t) : null));
+  const { op } = oneOpGraph(type, domain, stored, attrs, opts);
+  const opset = opts.opset ?? 23;
+  return { ...run, op, stored, opset, worst: worstPnmBoundRatio(op, stored, run.got, run.want, opset) };
+}
+
+/** The worst element of a bounded run, for assertion messages. */
+export const describeWorst = (w: PnmBoundCheck): string =>
+  w.index < 0 ? 'every element equal' : `worst at output ${w.output} element ${w.index} (got ${w.got}, want ${w.want}, bound ${w.bound}, ratio ${w.ratio})`;
 
 /** A tensor of `shape` with values uniform in [lo, hi) from a seeded generator (mulberry32): same seed, same tensor. */
 export function randomTensor(shape: readonly number[], seed: number, lo = -1, hi = 1, dtype: DType = 'f32'): Tensor {
