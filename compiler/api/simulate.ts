@@ -1,8 +1,10 @@
 // A model on the whole simulated machine: specialise it to its inputs, fuse,
 // place every op (the placement's optimum, or devices given by the caller),
-// generate each op's code for its device, execute everything in order with
-// the copies between memories, and put the outputs beside the reference
-// interpreter's (the oracle: the simulators compute the numbers).
+// generate each op's code for its device, load what lives in the HBM-PIM
+// banks before the model runs (weights, resident KV caches: not timed),
+// execute everything in order with the copies between memories, and put
+// the outputs beside the reference interpreter's (the oracle: the
+// simulators compute the numbers). docs/runtime.md.
 
 import { fail, q } from '../../ir/diagnostics.js';
 import type { Graph, Op, Value } from '../../ir/graph.js';
@@ -12,6 +14,7 @@ import { devicesOf, type Device, type Hardware } from '../../runtime-sim/hardwar
 import { NpuMemory } from '../../runtime-sim/npu/memory.js';
 import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
 import { executeMachine, type ExecStep, type MachineRun } from '../../runtime-sim/runtime/machine-exec.js';
+import { loadPim, newPimState } from '../../runtime-sim/runtime/pim-exec.js';
 import type { DramTensor } from '../../backends/npu/lower/types.js';
 import { generateMachine } from '../codegen/hetero.js';
 import { applyPlacement, placeScenario } from '../placement/place.js';
@@ -88,9 +91,15 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
       else npu.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
     }
   }
-  const steps: ExecStep[] = code.steps.map((s) =>
-    s.device === 'link' ? s : s.device === 'npu' ? { device: 'npu', name: s.op.name, program: s.program } : { device: 'pnm', name: s.op.name, program: s.program });
-  const run = executeMachine(steps, { npu, pnm }, {
+  // the PIM banks of the run; weights and resident KV caches in them before the first step (not timed)
+  const pim = code.pim ? newPimState(hw) : undefined;
+  if (pim) loadPim(code.pim!.loads, pim, npu);
+  const steps: ExecStep[] = code.steps.map((s): ExecStep =>
+    s.device === 'link' ? s
+      : s.device === 'npu' ? { device: 'npu', name: s.op.name, program: s.program }
+        : s.device === 'pim' ? { device: 'pim', name: s.op.name, work: s.work }
+          : { device: 'pnm', name: s.op.name, program: s.program });
+  const run = executeMachine(steps, { npu, pnm, pim }, {
     hw, functional, onStep: (d, t) => o.onProgress?.('simulate', d, t),
   });
   const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readTensor(npu, code.dram.tensors.get(v)!, v)] as const) : []);

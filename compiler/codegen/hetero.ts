@@ -9,6 +9,12 @@
 //    copied back to DRAM only for a consumer elsewhere or a graph output.
 // 3. NPU ops read and write DRAM; a value whose latest copy is in the
 //    expander is copied back before its first NPU reader.
+// 4. An op on HBM-PIM (pim-steps.ts) reads its inputs from their DRAM homes
+//    and writes its outputs there (the host, i.e. the NPU side, fills the
+//    command streams and reduces what they read back); what it keeps in the
+//    banks (weights, KV caches) is laid out by the loads of `pim`, before
+//    the model runs. A value whose latest copy is in the expander is copied
+//    back first, as for the NPU.
 // Each copy is an explicit step, so the runtime executes and times it.
 
 import { fail, q } from '../../ir/diagnostics.js';
@@ -23,7 +29,9 @@ import type { PnmProgram } from '../../backends/cxl-pnm/instr.js';
 import '../../backends/cxl-pnm/lower/index.js';
 import { pnmLoweringFor } from '../../backends/cxl-pnm/lower/registry.js';
 import type { PnmTensor } from '../../backends/cxl-pnm/lower/types.js';
+import type { PimWork } from '../../runtime-sim/runtime/pim-exec.js';
 import { isAlias, planDram, staticShape, type DramPlan } from './dram-plan.js';
+import { PimCodegen, type PimCode } from './pim-steps.js';
 
 /** A copy between the NPU's DRAM and the expander (over the CXL link). */
 export interface LinkCopy {
@@ -36,6 +44,7 @@ export interface LinkCopy {
 export type Step =
   | { device: 'npu'; op: Op; program: NpuProgram }
   | { device: 'pnm'; op: Op; program: PnmProgram }
+  | { device: 'pim'; op: Op; work: PimWork }
   | { device: 'link'; copies: LinkCopy[] };
 
 export interface MachineCode {
@@ -44,6 +53,8 @@ export interface MachineCode {
   /** Where each value's latest copy is in the expander (values a PNM op touched). */
   pnm: Map<Value, PnmTensor>;
   steps: Step[];
+  /** What the PIM steps need in the banks before the model runs, and the bank rows they use (undefined: no op on pim). */
+  pim?: PimCode;
 }
 
 const PNM_ALIGN = 4096;
@@ -60,6 +71,7 @@ export function generateMachine(g: Graph, hw: Hardware): MachineCode {
   /** Values whose DRAM copy is stale (the expander has the latest). */
   const staleInDram = new Set<Value>();
   const steps: Step[] = [];
+  let pim: PimCodegen | undefined;
   const pnmTensor = (v: Value): PnmTensor => {
     let t = pnmHome.get(v);
     if (!t) {
@@ -99,10 +111,15 @@ export function generateMachine(g: Graph, hw: Hardware): MachineCode {
       };
       steps.push({ device: 'pnm', op, program: pnmLoweringFor(op.domain, op.type, op.name)(ctx) });
       op.outputs.forEach((v) => staleInDram.add(v));
+    } else if (device === 'pim') {
+      if (!hw.pim) fail('PIMC0809', `op ${q(op.name)} is placed on pim, but hardware ${q(hw.name)} has no HBM-PIM`);
+      copyBack(inputs);
+      pim ??= new PimCodegen(g, hw, dram);
+      steps.push({ device: 'pim', op, work: pim.step(op) });
     } else {
-      fail('PIMC0809', `op ${q(op.name)} is placed on ${device}; the machine runtime runs npu and pnm ops (pim support comes with the PIM runtime)`);
+      fail('PIMC0809', `op ${q(op.name)} is placed on ${device}; the machine runtime runs npu, pim and pnm ops`);
     }
   }
   copyBack(g.outputs);
-  return { graph: g, dram, pnm: pnmHome, steps };
+  return { graph: g, dram, pnm: pnmHome, steps, pim: pim?.finish() };
 }

@@ -1,7 +1,10 @@
 // Runs the steps of the whole machine in dependency (program) order: NPU
 // programs on the NPU simulator, PNM descriptor programs on the CXL-PNM
-// simulator, and the link copies between their memories, each timed (a
-// copy costs its bytes over the CXL link plus one link latency). Steps run
+// simulator, HBM-PIM command streams on the PIM simulator over the banks of
+// the run (pim-exec.ts: loaded before the first step, kept from step to
+// step), and the link copies between memories, each timed (a copy costs
+// its bytes over the CXL link plus one link latency; a PIM step its
+// streams' DRAM cycles plus the host's transfers outside them). Steps run
 // one after another, so their times add up; the timeline records each.
 
 import type { NpuProgram } from '../../backends/npu/instr.js';
@@ -14,6 +17,7 @@ import { runNpu } from '../npu/sim.js';
 import type { PnmMemoryApi } from '../pnm/api.js';
 import { runPnm } from '../pnm/sim.js';
 import { linkTransfer } from '../pnm/timing.js';
+import { runPimWork, type PimState, type PimWork } from './pim-exec.js';
 
 export interface ExecCopy {
   value: string;
@@ -25,10 +29,11 @@ export interface ExecCopy {
 export type ExecStep =
   | { device: 'npu'; name: string; program: NpuProgram }
   | { device: 'pnm'; name: string; program: PnmProgram }
+  | { device: 'pim'; name: string; work: PimWork }
   | { device: 'link'; copies: ExecCopy[] };
 
 export interface TimelineEntry {
-  device: 'npu' | 'pnm' | 'link';
+  device: 'npu' | 'pnm' | 'pim' | 'link';
   name: string;
   start: number;
   seconds: number;
@@ -38,11 +43,15 @@ export interface MachineRun {
   seconds: number;
   timeline: TimelineEntry[];
   secondsByDevice: Record<string, number>;
+  /** HBM-PIM totals over its steps (absent: no PIM step). */
+  pim?: { cycles: number; hostBytes: number; commands: Record<string, number>; triggers: number };
 }
 
 export interface MachineMemories {
   npu: NpuMemoryApi;
   pnm?: PnmMemoryApi;
+  /** The HBM-PIM banks of the run (newPimState, then loadPim). */
+  pim?: PimState;
 }
 
 export interface MachineExecOptions {
@@ -73,6 +82,7 @@ export function executeMachine(steps: readonly ExecStep[], m: MachineMemories, o
   const timeline: TimelineEntry[] = [];
   const byDevice: Record<string, number> = {};
   let now = 0;
+  let pim: MachineRun['pim'];
   steps.forEach((s, i) => {
     let seconds: number;
     let name: string;
@@ -84,6 +94,16 @@ export function executeMachine(steps: readonly ExecStep[], m: MachineMemories, o
     } else if (s.device === 'pnm') {
       name = s.name;
       seconds = runPnm(s.program, m.pnm!, { hw: o.hw, functional }).seconds;
+    } else if (s.device === 'pim') {
+      name = s.name;
+      if (!m.pim) throw new Error(`internal: PIM step ${s.name} without PIM banks`);
+      const r = runPimWork(s.work, m.pim, m.npu, o.hw);
+      seconds = r.seconds;
+      pim ??= { cycles: 0, hostBytes: 0, commands: {}, triggers: 0 };
+      pim.cycles += r.cycles;
+      pim.hostBytes += r.hostBytes;
+      pim.triggers += r.triggers;
+      for (const [k, v] of Object.entries(r.commands)) pim.commands[k] = (pim.commands[k] ?? 0) + v;
     } else {
       // one transfer per direction: the copies of a step go back to back over the link
       const bytes = { to: 0, from: 0 };
@@ -96,5 +116,5 @@ export function executeMachine(steps: readonly ExecStep[], m: MachineMemories, o
     now += seconds;
     o.onStep?.(i + 1, steps.length);
   });
-  return { seconds: now, timeline, secondsByDevice: byDevice };
+  return { seconds: now, timeline, secondsByDevice: byDevice, ...(pim ? { pim } : {}) };
 }
