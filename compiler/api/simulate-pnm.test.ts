@@ -3,7 +3,8 @@
 // runtime copies q, the cache and the new token over the link, runs the PNM
 // descriptors on the PNM simulator, copies the context back, and every
 // output stays within the FP16 tolerance of the test data (depth x 2^-11 x
-// max|expected|, compiler/api/verify.ts).
+// max|expected|, compiler/api/verify.ts), and every kernel, PNM and NPU,
+// within its own stated bound on the inputs it was given (per-op mode).
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +23,12 @@ describe('decode models with attention on CXL-PNM', () => {
       const fused = loadModel(file, { stage: 'fused' }).graph;
       const onPnm = new Map(fused.ops.filter((op) => op.type === 'Attention' || op.type === 'KvAppend').map((op) => [op.name, 'pnm' as const]));
       expect(onPnm.size).toBeGreaterThanOrEqual(2);
-      const { report } = verifyModel(file, { hw: 'npu+hbm-pim+cxl-pnm', inputs: path.join(models, m, 'test_data_set_0'), placement: onPnm });
+      const { report, sim } = verifyModel(file, { hw: 'npu+hbm-pim+cxl-pnm', inputs: path.join(models, m, 'test_data_set_0'), placement: onPnm, perOp: true });
+      // every PNM kernel (and NPU kernel) within its stated bound on the inputs it was given
+      const pnmOps = sim.perOp!.ops.filter((op) => op.device === 'pnm');
+      expect(pnmOps).toHaveLength(onPnm.size);
+      for (const op of sim.perOp!.ops) expect(op.ratio, `${op.name} (${op.type} on ${op.device})`).not.toBeNull();
+      for (const op of sim.perOp!.ops) expect(op.ratio!, `${op.name} (${op.type} on ${op.device})`).toBeLessThanOrEqual(1);
       expect(report.placement.pnm).toBe(onPnm.size);
       expect(report.secondsByDevice.pnm).toBeGreaterThan(0);
       expect(report.secondsByDevice.link).toBeGreaterThan(0);

@@ -21,6 +21,7 @@ import { applyPlacement, placeScenario } from '../placement/place.js';
 import { runGraph } from '../reference/interpreter.js';
 import { readTensors } from '../reference/test-data.js';
 import { loadModel } from './model.js';
+import { checkEveryOp, type PerOpReport } from './per-op.js';
 import { prepareStatic } from './npu-sim.js';
 
 export interface SimulateOptions {
@@ -32,6 +33,8 @@ export interface SimulateOptions {
    */
   placement?: 'optimal' | ((op: Op) => Device | undefined);
   functional?: boolean;
+  /** Also check every op on its own inputs against its kernel's bound (compiler/api/per-op.ts). */
+  perOp?: boolean;
   onProgress?: (what: string, done: number, total: number) => void;
 }
 
@@ -45,6 +48,8 @@ export interface SimulateReport {
   placement: Record<string, number>;
   outputs: Map<string, Tensor>;
   reference: Map<string, Tensor>;
+  /** With perOp: every op against the reference op on its own inputs, within its kernel's bound. */
+  perOp?: PerOpReport;
 }
 
 function readTensor(mem: NpuMemory, d: DramTensor, v: Value): Tensor {
@@ -106,5 +111,6 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const reference = functional ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();
   const placement: Record<string, number> = {};
   for (const op of graph.ops) placement[op.device!] = (placement[op.device!] ?? 0) + 1;
-  return { model: name, hardware: hw.name, dims: Object.fromEntries(dims), graph, run, placement, outputs, reference };
+  const perOp = functional && o.perOp ? checkEveryOp(code, npu, pnm) : undefined;
+  return { model: name, hardware: hw.name, dims: Object.fromEntries(dims), graph, run, placement, outputs, reference, ...(perOp ? { perOp } : {}) };
 }

@@ -14,8 +14,12 @@ describe('pimc verify --hw npu', () => {
   it('finds every bundled model', () => expect(names.length).toBeGreaterThanOrEqual(7));
 
   for (const m of names) {
-    it(`${m}: every output within depth x 2^-11 x max|expected| of its test data`, () => {
-      const { report } = verifyModel(path.join(models, m, 'model.onnx'), { hw: 'npu', inputs: path.join(models, m, 'test_data_set_0') });
+    it(`${m}: every kernel within its bound on its own inputs, every output within depth x 2^-11 x max|expected| of its test data`, () => {
+      const { report, sim } = verifyModel(path.join(models, m, 'model.onnx'), { hw: 'npu', inputs: path.join(models, m, 'test_data_set_0'), perOp: true });
+      // per op: every op of the model ran on the NPU and was checked against its kernel's stated bound
+      expect(sim.perOp!.unchecked).toBe(0);
+      for (const op of sim.perOp!.ops) expect(op.ratio, `${op.name} (${op.type})`).toBeLessThanOrEqual(1);
+      expect(report.perOp!.firstFailure).toBeNull();
       for (const o of report.outputs) {
         expect(o.against).toBe('test data');
         expect(o.maxAbsError, o.name).toBeLessThanOrEqual(o.tolerance);
@@ -29,7 +33,7 @@ describe('pimc verify --hw npu', () => {
 });
 
 describe('a backend bug is caught', () => {
-  it('pimc.Gelu storing its result one burst off: verify fails on the outputs downstream', async () => {
+  it('pimc.Gelu storing its result one burst off: verify fails downstream, and the per-op mode names the Gelu', async () => {
     const { overrideLowering } = await import('../../backends/npu/lower/registry.js');
     // the bug: the Gelu kernel's stores land 32 bytes past the output tensor
     const restore = overrideLowering('pimc', 'Gelu', (original) => (ctx) => {
@@ -40,10 +44,13 @@ describe('a backend bug is caught', () => {
     });
     try {
       const m = 'gpt2_prefill';
-      const { report } = verifyModel(path.join(models, m, 'model.onnx'), { hw: 'npu', inputs: path.join(models, m, 'test_data_set_0') });
+      const { report } = verifyModel(path.join(models, m, 'model.onnx'), { hw: 'npu', inputs: path.join(models, m, 'test_data_set_0'), perOp: true });
       expect(report.ok).toBe(false);
       const logits = report.outputs.find((o) => o.name === 'logits')!;
       expect(logits.maxAbsError).toBeGreaterThan(logits.tolerance);
+      // the per-op mode names the op whose kernel went wrong
+      expect(report.perOp!.firstFailure).toMatchObject({ type: 'pimc.Gelu', device: 'npu' });
+      expect(report.perOp!.firstFailure!.ratio).toBeGreaterThan(1);
     } finally {
       restore();
     }

@@ -37,6 +37,8 @@ export interface VerifyOptions {
   inputs: string;
   /** op name -> device (a placement file's contents); ops it does not name run on the NPU. Default: the placement's optimum. */
   placement?: ReadonlyMap<string, Device>;
+  /** Also check every op on its own inputs within its kernel's bound, naming the first op outside it. */
+  perOp?: boolean;
   onProgress?: (what: string, done: number, total: number) => void;
 }
 
@@ -66,6 +68,8 @@ export interface VerifyReport {
   secondsByDevice: Record<string, number>;
   outputs: VerifiedOutput[];
   tolerance: string;
+  /** With perOp. */
+  perOp?: { checked: number; unchecked: number; firstFailure: { name: string; type: string; device: string; ratio: number } | null };
 }
 
 export function verifyModel(model: string, o: VerifyOptions): { report: VerifyReport; sim: SimulateReport } {
@@ -73,7 +77,7 @@ export function verifyModel(model: string, o: VerifyOptions): { report: VerifyRe
   const feeds = readTensors(o.inputs, raw, 'input');
   const expected = readTensors(o.inputs, raw, 'output');
   const pins = o.placement;
-  const sim = simulateModel(raw, { hw: o.hw, inputs: feeds, onProgress: o.onProgress, placement: pins ? (op) => pins.get(op.name) : 'optimal' });
+  const sim = simulateModel(raw, { hw: o.hw, inputs: feeds, onProgress: o.onProgress, perOp: o.perOp, placement: pins ? (op) => pins.get(op.name) : 'optimal' });
   const graph = sim.graph;
   const depths = opDepths(graph);
   const outputs = graph.outputs.map((v): VerifiedOutput => {
@@ -92,13 +96,14 @@ export function verifyModel(model: string, o: VerifyOptions): { report: VerifyRe
       schema: VERIFY_SCHEMA,
       model,
       hardware: sim.hardware,
-      ok: outputs.every((x) => x.ok),
+      ok: outputs.every((x) => x.ok) && !sim.perOp?.firstFailure,
       dims: sim.dims,
       seconds: sim.run.seconds,
       ops: graph.ops.length,
       placement: sim.placement,
       secondsByDevice: sim.run.secondsByDevice,
       outputs,
+      ...(sim.perOp ? { perOp: { checked: sim.perOp.checked, unchecked: sim.perOp.unchecked, firstFailure: sim.perOp.firstFailure ? { ...sim.perOp.firstFailure, ratio: sim.perOp.firstFailure.ratio! } : null } } : {}),
       tolerance: 'per output: depth x 2^-11 x max|expected|, depth = ops on the longest path from the inputs (one FP16 store each)',
     },
   };

@@ -83,21 +83,32 @@ function bounds(c: BoundContext): Float64Array {
             } else if (!mv) {
               st = fill;
               e = 0;
+              vis[t] = 2; // filled: decided below
             }
           }
           if (causal && t > i + Skv - Sq) st = -Infinity;
           if (st === -Infinity) vis[t] = 0;
           s[t] = st;
           err[t] = e;
-          if (vis[t]) {
+          if (vis[t] === 1) {
             delta = Math.max(delta, e);
             smax = Math.max(smax, st);
-            sabs = Math.max(sabs, Math.abs(st));
           }
         }
+        // A filled score (exact on both sides) whose weight exp(fill - max)
+        // underflows to 0 in float64, and so in fp32, weighs exactly 0 on
+        // both sides (exporters fill with -FLT_MAX): it leaves the row.
+        // Otherwise it takes part like any score.
+        for (let t = 0; t < Skv; t++) {
+          if (vis[t] !== 2) continue;
+          vis[t] = smax > -Infinity && Math.exp(fill - smax) === 0 ? 0 : 1;
+          if (vis[t]) smax = Math.max(smax, s[t]!);
+        }
+        // the largest |s_t - max|: the fp32 exponent argument's rounding is relative to it
+        for (let t = 0; t < Skv; t++) if (vis[t]) sabs = Math.max(sabs, smax - s[t]!);
         let sum = 0, nv = 0;
         for (let t = 0; t < Skv; t++) if (vis[t]) { sum += Math.exp(s[t]! - smax); nv++; }
-        const R = 2 * sabs;
+        const R = sabs;
         const er = Math.exp(U * R);
         const eps = (1 + 2 ** -11) * (1 + U) * er * ((1 + U) * er) ** nT - 1;
         const eta = (Math.exp(2 * delta) * (1 + eps)) / (1 - eps) - 1;
