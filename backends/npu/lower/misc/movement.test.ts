@@ -44,6 +44,8 @@ describe('movement', () => {
       same(runBounded('Concat', '', parts, { axis }), `Concat axis ${axis}`);
     }), RUNS);
     same(runBounded('KvAppend', 'pimc', [uniform([2, 4, 9, 16], 1), uniform([2, 4, 1, 16], 2)], { axis: 2 }), 'KvAppend');
+    // the first step of generation: an empty past cache
+    same(runBounded('KvAppend', 'pimc', [uniform([1, 4, 0, 16], 1), uniform([1, 4, 3, 16], 2)], { axis: 2 }), 'KvAppend after an empty past');
   });
 
   it('Split into three outputs', () => {

@@ -45,7 +45,8 @@ const transpose: Lowering = (ctx) => {
 function alongAxis(ctx: LowerContext, wholeT: DramTensor, parts: readonly DramTensor[], axis: number, into: boolean): Job[] {
   const ws = contiguous(wholeT.shape);
   let start = 0;
-  return parts.map((p) => {
+  // an empty part (a KV cache before its first token) moves nothing
+  return parts.filter((p) => p.shape.every((d) => d > 0)).map((p) => {
     const w: Operand = { addr: at(wholeT, start * ws[axis]!), dtype: wholeT.dtype, strides: ws };
     start += p.shape[axis]!;
     return into ? copyJob(ctx, ctx.op.type, p.shape, whole(p), w) : copyJob(ctx, ctx.op.type, p.shape, w, whole(p));
