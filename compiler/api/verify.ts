@@ -110,7 +110,7 @@ export function verifyModel(model: string, o: VerifyOptions): { report: VerifyRe
 }
 
 /** Ops (aliases excluded: they store nothing) on the longest path from the graph inputs to each value. */
-function opDepths(g: Graph): Map<Value, number> {
+export function opDepths(g: Graph): Map<Value, number> {
   const depth = new Map<Value, number>();
   for (const op of g.ops) {
     const d = Math.max(0, ...op.inputs.map((v) => (v ? depth.get(v) ?? 0 : 0))) + (isAlias(op) ? 0 : 1);

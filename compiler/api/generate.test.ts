@@ -1,0 +1,39 @@
+// pimc generate: 16 greedy decode steps on the simulated machine match the
+// reference interpreter's tokens on the GPT-2 and LLaMA-style decode models
+// (logits within the FP16 tolerance at every step).
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../cli/main.js';
+import { generateTokens } from './generate.js';
+
+const models = path.resolve(__dirname, '../../examples/models');
+
+describe('pimc generate', () => {
+  for (const [m, hw] of [['gpt2_dynamic_decode', 'npu+hbm-pim'], ['llama_dynamic_decode', 'npu+hbm-pim'], ['llama_dynamic_decode', 'npu']] as const) {
+    it(`${m} on ${hw}: 16 steps, every token equal to the reference's`, () => {
+      const r = generateTokens(path.join(models, m, 'model.onnx'), { hw, promptIds: [5, 17, 42], steps: 16 });
+      expect(r.steps).toHaveLength(17);
+      for (const s of r.steps) {
+        expect(s.maxLogitError, `step ${s.step}`).toBeLessThanOrEqual(s.tolerance);
+        expect(s.maxLogitError, `step ${s.step}: FP16 leaves a trace`).toBeGreaterThan(0);
+        expect(s.status, `step ${s.step}`).toBe('match');
+      }
+      expect(r.ok).toBe(true);
+      expect(r.secondsPerToken).toBeGreaterThan(0);
+    }, 120_000);
+  }
+
+  it('bad input: a model without past caches, an empty prompt: coded errors', async () => {
+    const err = async (args: string[]) => {
+      let e = '';
+      const code = await runCli(args, { out: () => {}, err: (t) => (e += t), interactive: false });
+      return { code, e };
+    };
+    const bert = await err(['generate', path.join(models, 'bert_encoder', 'model.onnx'), '--prompt-ids', '1,2']);
+    expect(bert.code).toBe(2);
+    expect(bert.e).toMatch(/^PIMC0601: /);
+    const empty = await err(['generate', path.join(models, 'gpt2_dynamic_decode', 'model.onnx'), '--prompt-ids', ',']);
+    expect(empty.code).toBe(2);
+    expect(empty.e).toMatch(/^PIMC0703: --prompt-ids/);
+  });
+});
