@@ -1,6 +1,11 @@
-// The main job on a bundled model. For now: import the bundled GPT-2 decode
-// step, fold it, run it on the reference interpreter and check it against the
-// PyTorch reference outputs that came with it.
+// The main job on a bundled model:
+// 1. import the bundled GPT-2 decode step, fold it, run it on the reference
+//    interpreter and check it against the PyTorch outputs that came with it;
+// 2. compile it for npu+hbm-pim (placement by the cost model), simulate every
+//    op on its device and verify the outputs against the test data, and the
+//    same on the `npu` baseline for the speed-up;
+// 3. generate a few tokens on the machine with the dynamic-shape GPT-2,
+//    beside the reference interpreter.
 
 import path from 'node:path';
 import type { Graph } from '../../ir/graph.js';
@@ -9,6 +14,10 @@ import { runPasses, type PassTiming } from '../passes/manager.js';
 import { pipeline } from '../passes/pipelines.js';
 import { runModel, type RunReport } from './run.js';
 import { bundledModel } from './package-root.js';
+import { verifyModel, type VerifyReport } from './verify.js';
+import { generateTokens, type GenerateReport } from './generate.js';
+
+export const DEMO_HARDWARE = 'npu+hbm-pim';
 
 export interface DemoReport {
   model: string;
@@ -19,6 +28,12 @@ export interface DemoReport {
   run: Omit<RunReport, 'tensors'>;
   /** The five most likely next tokens (id and logit). */
   topTokens: { id: number; logit: number }[];
+  /** The decode step verified on npu+hbm-pim, and on the npu baseline. */
+  machine: VerifyReport;
+  baseline: VerifyReport;
+  /** Simulated baseline time / machine time. */
+  speedup: number;
+  generate: GenerateReport;
 }
 
 export function demo(opts: { onStep?: (text: string) => void } = {}): DemoReport {
@@ -39,5 +54,12 @@ export function demo(opts: { onStep?: (text: string) => void } = {}): DemoReport
     .map((logit, id) => ({ id, logit }))
     .sort((a, b) => b.logit - a.logit)
     .slice(0, 5);
-  return { model, opsImported, opsFolded: g.ops.length, opCounts, timings, run, topTokens };
+  const data = path.join(path.dirname(model), 'test_data_set_0');
+  step(`compiling for ${DEMO_HARDWARE}, simulating and verifying`);
+  const machine = verifyModel(model, { hw: DEMO_HARDWARE, inputs: data }).report;
+  step('the same on the npu baseline');
+  const baseline = verifyModel(model, { hw: 'npu', inputs: data }).report;
+  step('generating tokens');
+  const generate = generateTokens(bundledModel('gpt2_dynamic_decode'), { hw: DEMO_HARDWARE, promptIds: [5, 17, 42], steps: 7 });
+  return { model, opsImported, opsFolded: g.ops.length, opCounts, timings, run, topTokens, machine, baseline, speedup: baseline.seconds / machine.seconds, generate };
 }

@@ -7,7 +7,7 @@ export const DEMO_SCHEMA = 'pimc.demo/1';
 export function registerDemo(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
     .command('demo')
-    .description('import the bundled GPT-2 decode step, fold it, run it and check it against PyTorch')
+    .description('the bundled GPT-2: check it against PyTorch, compile and simulate it on npu+hbm-pim, verify, generate tokens, speed-up over npu')
     .option('--json', `print one JSON document (schema ${DEMO_SCHEMA})`)
     .action(async (o: { json?: boolean }) => {
       const { demo } = await import('../../api/demo.js');
@@ -27,7 +27,14 @@ export function registerDemo(program: Command, io: CliIO, setExit: (code: number
         }
         io.out(`next token  ${r.topTokens.map((t) => `${t.id} (${t.logit.toFixed(3)})`).join(', ')}\n`);
         io.out(r.run.ok ? 'all outputs match the reference\n' : 'outputs differ from the reference\n');
+        const m = r.machine;
+        const where = Object.entries(m.placement).map(([d, n]) => `${n} on ${d}`).join(', ');
+        io.out(`compiled    for ${m.hardware}: ${m.ops} ops (${where})\n`);
+        io.out(`simulated   ${(m.seconds * 1e6).toFixed(1)} us per decode step (${Object.entries(m.secondsByDevice).map(([d, s]) => `${d} ${(s * 1e6).toFixed(1)} us`).join(', ')}); npu alone ${(r.baseline.seconds * 1e6).toFixed(1)} us\n`);
+        io.out(`verified    ${m.outputs.every((x) => x.ok) ? 'every output within the FP16 tolerance of the test data' : 'outputs OUTSIDE the FP16 tolerance'}\n`);
+        io.out(`generated   ${r.generate.tokens.join(',')} (${r.generate.steps.filter((s) => s.status === 'match').length}/${r.generate.steps.length} steps equal to the reference)\n`);
+        io.out(`speed-up    ${r.speedup.toFixed(2)}x over npu (simulated)\n`);
       }
-      if (!r.run.ok) setExit(1);
+      if (!r.run.ok || !r.machine.ok || !r.baseline.ok || !r.generate.ok) setExit(1);
     });
 }
