@@ -2,7 +2,28 @@
 // the matmul and misc lowerings.
 
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
 export const roundUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/**
+ * Tile bounds of the lowerings, in one place because the placement's NPU
+ * estimate (compiler/placement/cost-model.ts) counts the same steps:
+ * element-wise tiles of ewMin..ewMax elements (misc/ew.ts); GEMM output
+ * tiles of at most gemmM x gemmN, K steps of at most gemmK, and in the
+ * transposed (memory-bound) form K steps of about streamStepCycles array
+ * cycles (matmul/gemm-core.ts); attention items of at most attnRows query
+ * rows against key tiles of attnKeys (matmul/attention.ts).
+ */
+export const NPU_TILES = {
+  ewMax: 32768,
+  ewMin: 1024,
+  gemmM: 256,
+  gemmN: 512,
+  gemmK: 512,
+  streamStepCycles: 1024,
+  attnRows: 128,
+  attnKeys: 128,
+} as const;
 
 /** A half-open range [start, start + size). */
 export interface Span {
@@ -51,6 +72,39 @@ export function dealItems(count: number, engines: number, cost: (i: number) => n
     lists[best]!.push(i);
     load[best]! += cost(i);
   }
+  return lists;
+}
+
+/**
+ * Splits items 0..count-1, in order, into at most `engines` contiguous runs
+ * whose largest cost sum is as small as possible (binary search on that
+ * sum, each run filled greedily). Returns, per engine, its run's indices.
+ */
+export function dealContiguous(costs: readonly number[], engines: number): number[][] {
+  const runs = (limit: number): number[][] | undefined => {
+    const lists: number[][] = [[]];
+    let sum = 0;
+    for (let i = 0; i < costs.length; i++) {
+      const c = costs[i]!;
+      if (c > limit) return undefined;
+      if (sum + c > limit && lists[lists.length - 1]!.length) {
+        if (lists.length === engines) return undefined;
+        lists.push([]);
+        sum = 0;
+      }
+      lists[lists.length - 1]!.push(i);
+      sum += c;
+    }
+    return lists;
+  };
+  let lo = Math.max(0, ...costs), hi = costs.reduce((a, b) => a + b, 0);
+  while (hi - lo > 1e-9 * Math.max(1, hi)) {
+    const mid = (lo + hi) / 2;
+    if (runs(mid)) hi = mid;
+    else lo = mid;
+  }
+  const lists = runs(hi)!;
+  while (lists.length < engines) lists.push([]);
   return lists;
 }
 

@@ -32,17 +32,18 @@
 //    the engines that issue first fill the shared FIFO ahead of the others,
 //    which then start late and finish late (measured on the 1 x 4096 x 4096
 //    GEMV: 3 slots 43.5k cycles, 2 slots 41.8k).
-// 5. Epilogue after a tile's last step: acc *= alpha, acc += beta * bias
-//    (the bias tile came with the tile's first step), one vec.copy to an f16
-//    tile (two slots, so the store of one tile overlaps the next tile) and a
-//    dma.store.
+// 5. Epilogue after a tile's last step: acc *= alpha, + beta * bias (the
+//    bias tile came with the tile's first step), the last of these writing
+//    the f16 output tile (a vec.copy when there is nothing to do; two slots,
+//    so the store of one tile overlaps the next tile), and a dma.store.
 
 import { fail, q } from '../../../../ir/diagnostics.js';
 import { view, type Instr, type NpuProgram } from '../../instr.js';
 import { Spad } from '../common/alloc.js';
 import { loadTile, matmulInstr, matView, offset, streamRows, tileBytes, type MatRef } from '../common/matrix.js';
-import { ceilDiv, dealItems, reductionSteps, splitEven } from '../common/tiling.js';
+import { ceilDiv, dealItems, NPU_TILES, reductionSteps, splitEven } from '../common/tiling.js';
 import type { LowerContext } from '../types.js';
+import type { NpuDesc } from '../../../../runtime-sim/hardware/types.js';
 
 export interface GemmItem {
   /** Logical [M, K], [K, N] and [M, N] (broadcast strides allowed in a, b, bias). */
@@ -62,11 +63,11 @@ export interface GemmSpec {
   beta: number;
 }
 
-const TM_MAX = 256;
-const TN_MAX = 512;
-const TK_MAX = 512;
+const TM_MAX = NPU_TILES.gemmM;
+const TN_MAX = NPU_TILES.gemmN;
+const TK_MAX = NPU_TILES.gemmK;
 /** Array cycles per K step of the transposed (memory-bound) form: see step 3 of the header. */
-const STREAM_STEP_CYCLES = 1024;
+const STREAM_STEP_CYCLES = NPU_TILES.streamStepCycles;
 
 interface Tile {
   item: number;
@@ -86,26 +87,55 @@ interface Step {
   last: boolean;
 }
 
-/** Output tiles: spans of M and N per batch item, split until every engine has work. */
-function outputTiles(spec: GemmSpec, engines: number, transposedMode: boolean): Tile[] {
-  const { M, N, items } = spec;
-  let mParts = transposedMode ? 1 : ceilDiv(M, TM_MAX);
-  let nParts = ceilDiv(N, TN_MAX);
-  // More tiles for idle engines: halve the wider side while tiles stay useful (>= 64 rows, >= 32 columns).
-  while (items.length * mParts * nParts < engines) {
-    const canN = N / (nParts + 1) >= 32;
-    const canM = !transposedMode && M / (mParts + 1) >= 64;
-    if (canN && (!canM || N / nParts >= M / mParts)) nParts++;
-    else if (canM) mParts++;
-    else break;
-  }
-  const ms = splitEven(M, mParts, transposedMode ? 1 : 64);
-  const ns = splitEven(N, nParts, 32);
+/** The tiles of one split: M in mParts spans (64-aligned), N in nParts (32-aligned), per batch item. */
+function tilesOf(spec: GemmSpec, mParts: number, nParts: number, transposedMode: boolean): Tile[] {
+  const ms = splitEven(spec.M, mParts, transposedMode ? 1 : 64);
+  const ns = splitEven(spec.N, nParts, 32);
   const tiles: Tile[] = [];
-  items.forEach((_, item) => {
+  spec.items.forEach((_, item) => {
     for (const m of ms) for (const n of ns) tiles.push({ item, m0: m.start, tm: m.size, n0: n.start, tn: n.size });
   });
   return tiles;
+}
+
+/**
+ * Output tiles: spans of M (at most 256 rows, at least 64) and N (at most
+ * 512 columns, at least 32) per batch item. Among the splits from the
+ * fewest tiles up to a few per engine, the one that finishes first: the
+ * busiest engine's array cycles after dealing (tile cycles as timing.ts
+ * counts them, one fill/drain per K step of at most TK_MAX), or the DRAM
+ * time of all the tiles' loads (A is read once per N span, B once per M
+ * span), whichever is longer; ties go to fewer tiles. Equal tiles in a
+ * count that is not a multiple of the engines leave engines idle at the end
+ * (14 tiles of a 128 x 768 output on 8 engines took 2 rounds for 1.75
+ * engines' worth each); the search finds 8 tiles of 128 x 96 instead.
+ */
+function outputTiles(spec: GemmSpec, npu: NpuDesc, dramBytesPerCycle: number, transposedMode: boolean): Tile[] {
+  const { M, N, K, items } = spec;
+  const E = npu.engines;
+  const mMin = transposedMode ? 1 : ceilDiv(M, TM_MAX);
+  const mMax = transposedMode ? 1 : Math.max(mMin, Math.floor(M / 64));
+  const nMin = ceilDiv(N, TN_MAX);
+  const nMax = Math.max(nMin, Math.floor(N / 32));
+  const kSteps = ceilDiv(K, TK_MAX);
+  const tileCycles = (t: Tile) =>
+    (transposedMode ? passCycles(t.tn, K, t.tm, npu.arrayRows, npu.arrayCols) : passCycles(t.tm, K, t.tn, npu.arrayRows, npu.arrayCols)) +
+    (kSteps - 1) * (npu.arrayRows + npu.arrayCols);
+  let best: { tiles: Tile[]; score: number } | undefined;
+  for (let mp = mMin; mp <= mMax; mp++) {
+    for (let np = nMin; np <= nMax; np++) {
+      const count = items.length * mp * np;
+      // Enough candidates: past 4 tiles per engine the rounding costs little.
+      if (count > Math.max(4 * E, items.length * mMin * nMin)) break;
+      const tiles = tilesOf(spec, mp, np, transposedMode);
+      const load = new Array<number>(E).fill(0);
+      for (const l of dealItems(tiles.length, E, (i) => tileCycles(tiles[i]!)).entries()) for (const i of l[1]) load[l[0]]! += tileCycles(tiles[i]!);
+      const bytes = items.length * 2 * (M * K * np + K * N * mp + M * N);
+      const score = Math.max(Math.max(...load), bytes / dramBytesPerCycle);
+      if (!best || score < best.score) best = { tiles, score };
+    }
+  }
+  return best!.tiles;
 }
 
 /** Array cycles of one matmul (timing.ts's model), for balancing engines. */
@@ -123,7 +153,7 @@ export function emitGemm(ctx: LowerContext, spec: GemmSpec): NpuProgram {
 
   // 1. Orientation and tiles.
   const tr = streamRows(M, npu.arrayCols);
-  const tiles = outputTiles(spec, npu.engines, tr);
+  const tiles = outputTiles(spec, npu, (ctx.hw.memory.peakGBps * ctx.hw.memory.streamEfficiency) / npu.clockGHz, tr);
   const tmMax = Math.max(...tiles.map((t) => t.tm));
   const tnMax = Math.max(...tiles.map((t) => t.tn));
   const hasBias = items.some((it) => it.bias);
@@ -190,10 +220,16 @@ export function emitGemm(ctx: LowerContext, spec: GemmSpec): NpuProgram {
       prog.push(matmulInstr(accRef, t.a, t.b, tm, st.kn, tn, !st.first, tr));
       delete tiles2[s];
       if (!st.last) return;
-      // Epilogue.
+      // Epilogue: the last vector op writes the f16 tile (fp32 result, then
+      // one rounding to f16: the same bits as computing in the f32
+      // accumulator and copying, one pass fewer).
       const accView = matView(accRef, tm, tn);
-      if (spec.alpha !== 1) prog.push({ op: 'vec.scalar', fn: 'muls', dst: accView, a: accView, imm: spec.alpha });
-      if (items[tile.item]!.bias) {
+      const o = st.tileNo % 2;
+      const out = view('spad', outRing.slot(o), 'f16', [1, tm, tn]);
+      const hasBiasNow = !!items[tile.item]!.bias;
+      if (st.tileNo >= 2) prog.push({ op: 'wait.dma', tag: depth + o });
+      if (spec.alpha !== 1) prog.push({ op: 'vec.scalar', fn: 'muls', dst: hasBiasNow ? accView : out, a: accView, imm: spec.alpha });
+      if (hasBiasNow) {
         let bv = matView(biasTile!, tm, tn);
         if (spec.beta !== 1) {
           // Scale the bias tile as loaded (broadcast dims stay 1), then add it broadcast.
@@ -202,12 +238,8 @@ export function emitGemm(ctx: LowerContext, spec: GemmSpec): NpuProgram {
           prog.push({ op: 'vec.scalar', fn: 'muls', dst: view('spad', biasTmp, 'f32', [1, r, c]), a: view('spad', biasTile!.addr, biasTile!.dtype, [1, r, c], [0, biasTile!.rs, biasTile!.cs]), imm: spec.beta });
           bv = matView(scaled, tm, tn);
         }
-        prog.push({ op: 'vec.binary', fn: 'add', dst: accView, a: accView, b: bv });
-      }
-      const o = st.tileNo % 2;
-      if (st.tileNo >= 2) prog.push({ op: 'wait.dma', tag: depth + o });
-      const out = view('spad', outRing.slot(o), 'f16', [1, tm, tn]);
-      prog.push({ op: 'vec.unary', fn: 'copy', dst: out, a: accView });
+        prog.push({ op: 'vec.binary', fn: 'add', dst: out, a: accView, b: bv });
+      } else if (spec.alpha === 1) prog.push({ op: 'vec.unary', fn: 'copy', dst: out, a: accView });
       const c = items[tile.item]!.c;
       prog.push({ op: 'dma.store', tag: depth + o, dst: matView(offset(c, tile.m0, tile.n0), tm, tn), src: out });
     });

@@ -13,6 +13,7 @@
 import { fail } from '../../../../ir/diagnostics.js';
 import type { Instr, NpuDtype, View } from '../../instr.js';
 import type { NpuDesc } from '../../../../runtime-sim/hardware/types.js';
+import { NPU_TILES } from '../common/tiling.js';
 import type { Job, Mem, Step } from './pipeline.js';
 import { addrAt, bytesOf, collapse, compact3, sizeOf, stepAt, tileSpace, view3, type Operand } from './space.js';
 
@@ -46,8 +47,8 @@ export interface EwSpec {
 }
 
 /** Most elements a tile gets, so that small tensors still spread over every engine. */
-const TILE_CAP = 32768;
-const TILE_MIN = 1024;
+const TILE_CAP = NPU_TILES.ewMax;
+const TILE_MIN = NPU_TILES.ewMin;
 /** Scratchpad kept free for alignment padding. */
 const SLACK = 4096;
 
@@ -58,7 +59,12 @@ function tileBudget(spec: EwSpec, npu: NpuDesc, total: number): { fit: number; w
   if (!spec.alias) for (const o of spec.outs) perElem += 2 * bytesOf(o.dtype);
   perElem += 4 * ((spec.temps ?? 0) + (spec.rowTemps ?? 0));
   const fit = Math.floor((npu.scratchpadBytes - SLACK) / Math.max(perElem, 1));
-  return { fit, want: Math.min(TILE_CAP, Math.max(TILE_MIN, Math.ceil(total / npu.engines))) };
+  // Equal tiles, the same number on every engine: an engine's share in k
+  // tiles of at most TILE_CAP (12 tiles of 32 Ki on 8 engines would leave
+  // half the engines one tile behind the others; 16 of 24 Ki do not).
+  const share = Math.ceil(total / npu.engines);
+  const k = Math.max(1, Math.ceil(share / Math.min(TILE_CAP, Math.max(fit, 1))));
+  return { fit, want: Math.min(TILE_CAP, Math.max(TILE_MIN, Math.ceil(share / k))) };
 }
 
 /** The job for a space; opName names the op in diagnostics. */

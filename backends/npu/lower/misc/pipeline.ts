@@ -4,16 +4,18 @@
 // double-buffered, so the DMA of step i+1 runs while the vector unit works on
 // step i and the store of step i drains behind step i+1.
 //
-// Per engine and job:
-//   1. prologue loads (operands every step reads: a broadcast bias, gather
-//      indices), wait, prologue compute
-//   2. loads of the first step into set 0
-//   3. for each step k (set s = k mod 2, t = 1 - s):
+// Per engine (its parts of every job of the program, one pipeline when the
+// jobs' regions fit the scratchpad side by side, else job after job):
+//   1. prologue loads (operands every step reads: a broadcast bias, a
+//      norm's gamma) and the loads of the first step into set 0, together;
+//      wait for the prologue, prologue compute
+//   2. for each step k (set s = k mod 2, t = 1 - s; step k+1 may belong to
+//      the next job):
 //        [alias jobs: wait for the stores of set t]  loads of step k+1 into set t
 //        wait for the loads of set s
 //        [other jobs: wait for the stores of set s (step k-2)]  compute
 //        stores from set s
-//   4. wait for every store (the next job reuses the scratchpad)
+//   3. wait for every store
 // Alias jobs (pure movement) store straight from the buffer they loaded, so a
 // set may only be reloaded once its stores have drained; compute jobs store
 // from separate output buffers and wait only before overwriting those.
@@ -90,25 +92,45 @@ function retag(list: readonly Instr[], tag: number): Instr[] {
   return list.map((i) => ('tag' in i ? { ...i, tag } : i));
 }
 
-/** The instructions of one engine running steps [first, end) of a job. */
-function runJob(job: Job, mem: Mem, first: number, end: number): Instr[] {
+/** Steps [first, end) of one job, as one engine runs them. */
+interface Part {
+  job: Job;
+  mem: Mem;
+  first: number;
+  end: number;
+}
+
+/**
+ * The instructions of one engine running its parts of one or more jobs as
+ * ONE software pipeline: the loads of the next step are issued before the
+ * compute of this one even when the next step belongs to the next job, so a
+ * job's first tile is not waited for after the previous job has drained
+ * (KvAppend, Concat, Split: a tail of the big part and the small part on one
+ * engine cost one DMA latency each way, not two). The parts' regions are
+ * disjoint (see buildProgram), so a wait only orders steps of one job; the
+ * waits by tag parity are conservative across jobs.
+ */
+function runParts(parts: readonly Part[]): Instr[] {
   const out: Instr[] = [];
-  if (job.prologue) {
-    const p = job.prologue(mem, first, end);
-    out.push(...retag(p.loads, TAG_PRO));
-    if (p.loads.length) out.push({ op: 'wait.dma', tag: TAG_PRO });
-    out.push(...p.compute);
+  const pro = parts.map((p) => (p.job.prologue ? p.job.prologue(p.mem, p.first, p.end) : { loads: [], compute: [] }));
+  const proLoads = pro.flatMap((p) => p.loads);
+  const steps: { job: Job; st: Step }[] = [];
+  for (const p of parts) {
+    for (let i = p.first; i < p.end; i++) steps.push({ job: p.job, st: p.job.step(i, p.mem, (steps.length % 2) as 0 | 1) });
   }
-  const steps: Step[] = [];
-  for (let i = first; i < end; i++) steps.push(job.step(i, mem, ((i - first) % 2) as 0 | 1));
-  if (steps.length) out.push(...retag(steps[0]!.loads, tagLoad(0)));
-  steps.forEach((st, k) => {
+  // The prologue's loads and the first step's are in flight together: one
+  // DMA latency before the first compute, not two.
+  out.push(...retag(proLoads, TAG_PRO));
+  if (steps.length) out.push(...retag(steps[0]!.st.loads, tagLoad(0)));
+  if (proLoads.length) out.push({ op: 'wait.dma', tag: TAG_PRO });
+  out.push(...pro.flatMap((p) => p.compute));
+  steps.forEach(({ job, st }, k) => {
     const s = (k % 2) as 0 | 1;
     const t = (1 - s) as 0 | 1;
     const next = steps[k + 1];
     if (next) {
-      if (job.alias) out.push({ op: 'wait.dma', tag: tagStore(t) });
-      out.push(...retag(next.loads, tagLoad(t)));
+      if (next.job.alias) out.push({ op: 'wait.dma', tag: tagStore(t) });
+      out.push(...retag(next.st.loads, tagLoad(t)));
     }
     out.push({ op: 'wait.dma', tag: tagLoad(s) });
     if (!job.alias && k >= 2) out.push({ op: 'wait.dma', tag: tagStore(s) });
@@ -119,10 +141,25 @@ function runJob(job: Job, mem: Mem, first: number, end: number): Instr[] {
   return out;
 }
 
+/** The regions of several jobs side by side, when they fit together; else undefined. */
+function layoutAll(jobs: readonly Job[], npu: NpuDesc, opName: string): Mem[] | undefined {
+  const sizes = jobs.map((j) => jobBytes(j.setBytes, j.singleBytes));
+  if (sizes.reduce((a, b) => a + b, 0) > npu.scratchpadBytes) return undefined;
+  let base = 0;
+  return jobs.map((j, k) => {
+    const m = layout(j, npu, opName);
+    const at = base;
+    base += sizes[k]!;
+    return { set: (r, s) => at + m.set(r, s), single: (r) => at + m.single(r) };
+  });
+}
+
 /**
  * One program from jobs that may run in any order (none reads what another
  * writes): all their step groups, in order, split into equal contiguous
- * ranges over the engines; an engine runs its part of each job in turn.
+ * ranges over the engines. An engine runs its parts of all jobs as one
+ * pipeline when the jobs' regions fit the scratchpad side by side, else one
+ * job after another (each drained before the next reuses the scratchpad).
  */
 export function buildProgram(name: string, jobs: readonly Job[], npu: NpuDesc, opName: string): NpuProgram {
   const E = npu.engines;
@@ -130,17 +167,21 @@ export function buildProgram(name: string, jobs: readonly Job[], npu: NpuDesc, o
   const total = groups.reduce((a, b) => a + b, 0);
   const engines: Instr[][] = Array.from({ length: E }, () => []);
   const mems = jobs.map((j) => layout(j, npu, opName));
+  const side = jobs.length > 1 ? layoutAll(jobs, npu, opName) : undefined;
   for (let e = 0; e < E; e++) {
     const lo = Math.floor((e * total) / E);
     const hi = Math.floor(((e + 1) * total) / E);
     let base = 0;
+    const parts: Part[] = [];
     jobs.forEach((job, j) => {
       const g = job.group ?? 1;
       const first = Math.max(lo - base, 0) * g;
       const end = Math.min(Math.min(hi - base, groups[j]!) * g, job.steps);
-      if (first < end) engines[e]!.push(...runJob(job, mems[j]!, first, end));
+      if (first < end) parts.push({ job, mem: (side ?? mems)[j]!, first, end });
       base += groups[j]!;
     });
+    if (side) engines[e]!.push(...(parts.length ? runParts(parts) : []));
+    else for (const p of parts) engines[e]!.push(...runParts([p]));
     if (engines[e]!.length) engines[e]!.push({ op: 'end' });
   }
   return { name, engines };
