@@ -7,15 +7,13 @@
 // The simulator computes the outputs from what the programs do; the
 // reference only serves as the oracle they are compared with.
 
-import { fail, q } from '../../ir/diagnostics.js';
-import type { Graph, Value } from '../../ir/graph.js';
-import { Tensor, sizeOf } from '../../ir/tensor.js';
+import type { Graph } from '../../ir/graph.js';
+import { Tensor } from '../../ir/tensor.js';
 import { loadHardware } from '../../runtime-sim/hardware/load.js';
 import type { Hardware } from '../../runtime-sim/hardware/types.js';
 import { NpuMemory } from '../../runtime-sim/npu/memory.js';
-import type { NpuMemoryApi, NpuRunStats, NpuTraceEvent } from '../../runtime-sim/npu/api.js';
+import type { NpuRunStats, NpuTraceEvent } from '../../runtime-sim/npu/api.js';
 import { executeNpu } from '../../runtime-sim/runtime/npu-exec.js';
-import type { DramTensor } from '../../backends/npu/lower/types.js';
 import { analyzeOps } from '../analysis/op-costs.js';
 import type { Binding } from '../analysis/scenario.js';
 import { generateNpu } from '../codegen/npu.js';
@@ -24,8 +22,8 @@ import { pipeline } from '../passes/pipelines.js';
 import { dimsFromInputs, specializeDims } from '../passes/specialize.js';
 import { CostModel } from '../placement/cost-model.js';
 import { runGraph } from '../reference/interpreter.js';
-import { readTensors } from '../reference/test-data.js';
 import { loadModel } from './model.js';
+import { modelAndInputs, readDram, writeDram } from './model-inputs.js';
 
 export interface NpuSimOptions {
   hw?: string | Hardware;
@@ -76,29 +74,16 @@ export function prepareStatic(model: string | Graph, feeds: ReadonlyMap<string, 
   return { graph, dims };
 }
 
-function writeTensor(mem: NpuMemoryApi, d: DramTensor, t: Tensor): void {
-  if (d.dtype === 'f16') mem.writeF16(d.addr, t.data);
-  else mem.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
-}
-
-function readTensor(mem: NpuMemoryApi, d: DramTensor, v: Value): Tensor {
-  const n = sizeOf(d.shape);
-  return Tensor.from(v.type!.dtype, d.shape, d.dtype === 'f16' ? mem.readF16(d.addr, n) : mem.readI32(d.addr, n));
-}
-
 export function simulateOnNpu(model: string | Graph, o: NpuSimOptions): NpuSimReport {
   const hw = typeof o.hw === 'object' ? o.hw : loadHardware(o.hw ?? 'npu');
-  const name = typeof model === 'string' ? model : model.name;
-  const raw = typeof model === 'string' ? loadModel(model, { stage: 'onnx' }).graph : model;
-  const feeds = typeof o.inputs === 'string' ? readTensors(o.inputs, raw, 'input') : new Map(o.inputs);
-  for (const v of raw.inputs) if (!feeds.has(v.name)) fail('PIMC0605', `no tensor for input ${q(v.name)} of ${q(name)}`);
+  const { name, raw, feeds } = modelAndInputs(model, o.inputs);
   const { graph, dims } = prepareStatic(raw, feeds);
 
   const code = generateNpu(graph, hw, (d, t) => o.onProgress?.('lower', d, t));
   const mem = new NpuMemory(hw);
-  for (const v of graph.inputs) writeTensor(mem, code.plan.tensors.get(v)!, feeds.get(v.name)!);
+  for (const v of graph.inputs) writeDram(mem, code.plan.tensors.get(v)!, feeds.get(v.name)!);
   // timing only: weights stay unread (zero pages), so big models need not load them
-  if (o.functional ?? true) for (const v of graph.constants) writeTensor(mem, code.plan.tensors.get(v)!, v.constant!.get());
+  if (o.functional ?? true) for (const v of graph.constants) writeDram(mem, code.plan.tensors.get(v)!, v.constant!.get());
   const functional = o.functional ?? true;
   const run = executeNpu(code.steps.map((s) => ({ name: s.op.name, program: s.program })), mem, {
     hw,
@@ -106,7 +91,7 @@ export function simulateOnNpu(model: string | Graph, o: NpuSimOptions): NpuSimRe
     ...(o.trace ? { trace: o.trace } : {}),
     onStep: (d, t) => o.onProgress?.('simulate', d, t),
   });
-  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readTensor(mem, code.plan.tensors.get(v)!, v)] as const) : []);
+  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(mem, code.plan.tensors.get(v)!, v)] as const) : []);
 
   // the oracle: the reference interpreter on the same graph
   const reference = functional ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();

@@ -7,20 +7,18 @@
 // simulators compute the numbers). docs/runtime.md.
 
 import { fail, q } from '../../ir/diagnostics.js';
-import type { Graph, Op, Value } from '../../ir/graph.js';
-import { Tensor, sizeOf } from '../../ir/tensor.js';
+import type { Graph, Op } from '../../ir/graph.js';
+import { Tensor } from '../../ir/tensor.js';
 import { loadHardware } from '../../runtime-sim/hardware/load.js';
 import { devicesOf, type Device, type Hardware } from '../../runtime-sim/hardware/types.js';
 import { NpuMemory } from '../../runtime-sim/npu/memory.js';
 import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
 import { executeMachine, type ExecStep, type MachineRun } from '../../runtime-sim/runtime/machine-exec.js';
 import { loadPim, newPimState } from '../../runtime-sim/runtime/pim-exec.js';
-import type { DramTensor } from '../../backends/npu/lower/types.js';
 import { generateMachine } from '../codegen/hetero.js';
 import { applyPlacement, placeScenario } from '../placement/place.js';
 import { runGraph } from '../reference/interpreter.js';
-import { readTensors } from '../reference/test-data.js';
-import { loadModel } from './model.js';
+import { modelAndInputs, readDram, writeDram } from './model-inputs.js';
 import { checkEveryOp, type PerOpReport } from './per-op.js';
 import { prepareStatic } from './npu-sim.js';
 
@@ -52,17 +50,9 @@ export interface SimulateReport {
   perOp?: PerOpReport;
 }
 
-function readTensor(mem: NpuMemory, d: DramTensor, v: Value): Tensor {
-  const n = sizeOf(d.shape);
-  return Tensor.from(v.type!.dtype, d.shape, d.dtype === 'f16' ? mem.readF16(d.addr, n) : mem.readI32(d.addr, n));
-}
-
 export function simulateModel(model: string | Graph, o: SimulateOptions): SimulateReport {
   const hw = typeof o.hw === 'object' ? o.hw : loadHardware(o.hw ?? 'npu');
-  const name = typeof model === 'string' ? model : model.name;
-  const raw = typeof model === 'string' ? loadModel(model, { stage: 'onnx' }).graph : model;
-  const feeds = typeof o.inputs === 'string' ? readTensors(o.inputs, raw, 'input') : new Map(o.inputs);
-  for (const v of raw.inputs) if (!feeds.has(v.name)) fail('PIMC0605', `no tensor for input ${q(v.name)} of ${q(name)}`);
+  const { name, raw, feeds } = modelAndInputs(model, o.inputs);
   const { graph, dims } = prepareStatic(raw, feeds);
 
   const devices = devicesOf(hw);
@@ -81,20 +71,10 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const npu = new NpuMemory(hw);
   const pnm = hw.pnm ? new PnmMemory(hw) : undefined;
   const functional = o.functional ?? true;
-  for (const v of graph.inputs) {
-    const d = code.dram.tensors.get(v)!;
-    const t = feeds.get(v.name)!;
-    if (d.dtype === 'f16') npu.writeF16(d.addr, t.data);
-    else npu.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
-  }
+  for (const v of graph.inputs) writeDram(npu, code.dram.tensors.get(v)!, feeds.get(v.name)!);
   // weights: in DRAM (not timed: they are loaded before the model runs)
   if (functional) {
-    for (const v of graph.constants) {
-      const d = code.dram.tensors.get(v)!;
-      const t = v.constant!.get();
-      if (d.dtype === 'f16') npu.writeF16(d.addr, t.data);
-      else npu.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
-    }
+    for (const v of graph.constants) writeDram(npu, code.dram.tensors.get(v)!, v.constant!.get());
   }
   // the PIM banks of the run; weights and resident KV caches in them before the first step (not timed)
   const pim = code.pim ? newPimState(hw) : undefined;
@@ -107,7 +87,7 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const run = executeMachine(steps, { npu, pnm, pim }, {
     hw, functional, onStep: (d, t) => o.onProgress?.('simulate', d, t),
   });
-  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readTensor(npu, code.dram.tensors.get(v)!, v)] as const) : []);
+  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(npu, code.dram.tensors.get(v)!, v)] as const) : []);
   const reference = functional ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();
   const placement: Record<string, number> = {};
   for (const op of graph.ops) placement[op.device!] = (placement[op.device!] ?? 0) + 1;

@@ -1,0 +1,31 @@
+// What simulateModel and simulateOnNpu share: the model and its inputs read
+// and checked, and tensors moved between the host and the NPU's DRAM.
+
+import { fail, q } from '../../ir/diagnostics.js';
+import type { Graph, Value } from '../../ir/graph.js';
+import { Tensor, sizeOf } from '../../ir/tensor.js';
+import type { NpuMemoryApi } from '../../runtime-sim/npu/api.js';
+import type { DramTensor } from '../../backends/npu/lower/types.js';
+import { readTensors } from '../reference/test-data.js';
+import { loadModel } from './model.js';
+
+/** The model as imported and its input tensors (from a test-data folder or given), every input present. */
+export function modelAndInputs(model: string | Graph, inputs: string | ReadonlyMap<string, Tensor>): { name: string; raw: Graph; feeds: Map<string, Tensor> } {
+  const name = typeof model === 'string' ? model : model.name;
+  const raw = typeof model === 'string' ? loadModel(model, { stage: 'onnx' }).graph : model;
+  const feeds = typeof inputs === 'string' ? readTensors(inputs, raw, 'input') : new Map(inputs);
+  for (const v of raw.inputs) if (!feeds.has(v.name)) fail('PIMC0605', `no tensor for input ${q(v.name)} of ${q(name)}`);
+  return { name, raw, feeds };
+}
+
+/** Host write of a tensor into its DRAM home (floats rounded to f16, integers as i32). */
+export function writeDram(mem: NpuMemoryApi, d: DramTensor, t: Tensor): void {
+  if (d.dtype === 'f16') mem.writeF16(d.addr, t.data);
+  else mem.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
+}
+
+/** Host read of a value from its DRAM home, as a tensor of the value's dtype. */
+export function readDram(mem: NpuMemoryApi, d: DramTensor, v: Value): Tensor {
+  const n = sizeOf(d.shape);
+  return Tensor.from(v.type!.dtype, d.shape, d.dtype === 'f16' ? mem.readF16(d.addr, n) : mem.readI32(d.addr, n));
+}
