@@ -16,5 +16,6 @@ export { demo, type DemoReport } from './demo.js';
 export { analyzeModel, readPlacementFile, ANALYZE_SCHEMA, type AnalyzeOptions, type AnalyzeReport, type ScenarioReport, type OpReport } from './analyze.js';
 export { loadHardware, presetNames, devicesOf, type Hardware, type Device } from '../../runtime-sim/hardware/index.js';
 export { assemble, disassemble, parseAsm, parseInstr, printAsm, type AsmOptions } from '../../backends/hbm-pim/asm.js';
+export { reportModel, gatherReport, type ReportOptions, type ReportSummary } from './report.js';
 export { runCli } from '../cli/main.js';
 export { VERSION } from './version.js';

@@ -23,6 +23,7 @@ const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Re
   { names: ['analyze'], load: async () => (await import('./commands/analyze.js')).registerAnalyze },
   { names: ['verify'], load: async () => (await import('./commands/verify.js')).registerVerify },
   { names: ['generate'], load: async () => (await import('./commands/generate.js')).registerGenerate },
+  { names: ['report'], load: async () => (await import('./commands/report.js')).registerReport },
   { names: ['kernel'], load: async () => (await import('./commands/kernel.js')).registerKernel },
   { names: ['asm', 'disasm'], load: async () => (await import('./commands/asm.js')).registerAsm },
 ];
