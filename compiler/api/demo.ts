@@ -5,7 +5,8 @@
 //    op on its device and verify the outputs against the test data, and the
 //    same on the `npu` baseline for the speed-up;
 // 3. generate a few tokens on the machine with the dynamic-shape GPT-2,
-//    beside the reference interpreter.
+//    beside the reference interpreter;
+// 4. write the report page of step 2 (compiler/api/report.ts).
 
 import path from 'node:path';
 import type { Graph } from '../../ir/graph.js';
@@ -14,8 +15,9 @@ import { runPasses, type PassTiming } from '../passes/manager.js';
 import { pipeline } from '../passes/pipelines.js';
 import { runModel, type RunReport } from './run.js';
 import { bundledModel } from './package-root.js';
-import { verifyModel, type VerifyReport } from './verify.js';
 import { generateTokens, type GenerateReport } from './generate.js';
+import { writeFileAtomic } from './files.js';
+import { reportModel, type ReportSummary } from './report.js';
 
 export const DEMO_HARDWARE = 'npu+hbm-pim';
 
@@ -28,15 +30,14 @@ export interface DemoReport {
   run: Omit<RunReport, 'tensors'>;
   /** The five most likely next tokens (id and logit). */
   topTokens: { id: number; logit: number }[];
-  /** The decode step verified on npu+hbm-pim, and on the npu baseline. */
-  machine: VerifyReport;
-  baseline: VerifyReport;
-  /** Simulated baseline time / machine time. */
-  speedup: number;
+  /** The decode step compiled for npu+hbm-pim, simulated and verified, beside the npu baseline. */
+  machine: ReportSummary & { secondsByDevice: Record<string, number> };
   generate: GenerateReport;
+  /** The report page written. */
+  reportPath: string;
 }
 
-export function demo(opts: { onStep?: (text: string) => void } = {}): DemoReport {
+export function demo(opts: { onStep?: (text: string) => void; reportPath: string }): DemoReport {
   const step = opts.onStep ?? (() => {});
   const model = bundledModel('gpt2_decode');
   step(`importing ${path.relative(process.cwd(), model)}`);
@@ -55,11 +56,11 @@ export function demo(opts: { onStep?: (text: string) => void } = {}): DemoReport
     .sort((a, b) => b.logit - a.logit)
     .slice(0, 5);
   const data = path.join(path.dirname(model), 'test_data_set_0');
-  step(`compiling for ${DEMO_HARDWARE}, simulating and verifying`);
-  const machine = verifyModel(model, { hw: DEMO_HARDWARE, inputs: data }).report;
-  step('the same on the npu baseline');
-  const baseline = verifyModel(model, { hw: 'npu', inputs: data }).report;
+  step(`compiling for ${DEMO_HARDWARE}, simulating and verifying, and the npu baseline`);
+  const page = reportModel(model, { hw: DEMO_HARDWARE, inputs: data });
+  writeFileAtomic(opts.reportPath, page.html);
   step('generating tokens');
   const generate = generateTokens(bundledModel('gpt2_dynamic_decode'), { hw: DEMO_HARDWARE, promptIds: [5, 17, 42], steps: 7 });
-  return { model, opsImported, opsFolded: g.ops.length, opCounts, timings, run, topTokens, machine, baseline, speedup: baseline.seconds / machine.seconds, generate };
+  const machine = { ...page.summary, secondsByDevice: page.data.secondsByDevice };
+  return { model, opsImported, opsFolded: g.ops.length, opCounts, timings, run, topTokens, machine, generate, reportPath: opts.reportPath };
 }
