@@ -18,9 +18,17 @@ export function modelAndInputs(model: string | Graph, inputs: string | ReadonlyM
   return { name, raw, feeds };
 }
 
-/** Host write of a tensor into its DRAM home (floats rounded to f16, integers as i32). */
+/** Largest finite FP16 value. */
+const F16_MAX = 65504;
+
+/**
+ * Host write of a tensor into its DRAM home: integers as i32; floats to f16
+ * with saturation, so a finite value beyond the FP16 range (exporters write
+ * masks as (1 - m) x -FLT_MAX) becomes +-65504, not an infinity that would
+ * turn 0 x fill into NaN. Infinities and NaN stay what they are.
+ */
 export function writeDram(mem: NpuMemoryApi, d: DramTensor, t: Tensor): void {
-  if (d.dtype === 'f16') mem.writeF16(d.addr, t.data);
+  if (d.dtype === 'f16') mem.writeF16(d.addr, Array.from(t.data as ArrayLike<number>, (x) => (Number.isFinite(x) ? Math.max(-F16_MAX, Math.min(F16_MAX, x)) : x)));
   else mem.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
 }
 
