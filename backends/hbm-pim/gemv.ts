@@ -106,10 +106,48 @@ export function weightBurst(p: GemvPlan, w: Uint16Array, out: number, in0: numbe
   return into;
 }
 
-/** Writes W (FP16 bits, m x n row-major) into the banks of the group's pseudo-channels. */
+/**
+ * Writes W (FP16 bits, m x n row-major) into the banks of the group's
+ * pseudo-channels: forEachGemvBurst's placement, a DRAM row at a time (burst
+ * c of a (round, tile) is column c mod 32 of row c div 32).
+ */
 export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, stores: readonly BankStore[]): void {
   const burst = new Uint16Array(LANES);
-  forEachGemvBurst(g, p, (pch, bank, row, col, out, in0) => stores[pch]!.writeBurst(bank, row, col, weightBurst(p, w, out, in0, burst)));
+  for (let round = 0; round < p.rounds; round++) {
+    for (let pch = 0; pch < p.pchs; pch++) {
+      const store = stores[pch]!;
+      for (let k = 0; k < g.pcus; k++) {
+        const outBase = outputRow(g, p, round, pch, k, 0);
+        if (outBase >= p.m) continue;
+        for (let tile = 0; tile < p.tiles; tile++) {
+          const rowBase = p.rowBase + round * p.rowsPerRound + 2 * (tile >> 1);
+          for (let half = 0; half < 2; half++) {
+            layoutRow(p, w, store.row(2 * k + (tile & 1), rowBase + half, true), outBase, tile * g.inputTile, half, burst);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The 32 bursts of one DRAM row: burst c = half * 32 + col holds
+ * W[outBase + c mod 8][in0 + (c div 8) * 16 .. +16], copied straight from W
+ * when all 16 lanes are inside it (weightBurst's zero padding otherwise). A
+ * function of its own, called per row: the compiler optimises it after a few
+ * rows, not after a loop nest has run long enough to be replaced.
+ */
+function layoutRow(p: GemvPlan, w: Uint16Array, lanes: Uint16Array, outBase: number, in0: number, half: number, burst: Uint16Array): void {
+  for (let col = 0; col < 32; col++) {
+    const c = half * 32 + col;
+    const out = outBase + (c & 7);
+    const first = in0 + (c >> 3) * 16;
+    const whole = out < p.m && first + 16 <= p.n;
+    const src = whole ? w : weightBurst(p, w, out, first, burst);
+    const from = whole ? out * p.n + first : 0;
+    // 16 = LANES, as a literal: no module binding read in the innermost loop
+    for (let l = 0; l < 16; l++) lanes[col * 16 + l] = src[from + l]!;
+  }
 }
 
 /** x padded to whole tiles, FP16 bits, in the order the stream writes it: even tiles, then odd tiles. */

@@ -19,6 +19,8 @@ import { CONFIG_COLS, ROWS, type PchStream } from './stream.js';
 import { decodeForExecution, type ExecInstr } from './pim-program.js';
 
 const GRF = 8;
+/** The data of a WR without a data burst (data -1): zeros. */
+const ZERO_BURST = new Uint16Array(LANES);
 const TRIGGER_ROW_BIT = 0x1000;
 
 export interface PimDatapathOptions {
@@ -29,6 +31,15 @@ export interface PimDatapathOptions {
   stream: PchStream;
   store: BankStore;
 }
+
+/** MAC GRF_B += GRF_A * bank with AAM: the GEMV instruction, which macGemv runs without the generic operand plumbing. */
+const isGemvMac = (ins: ExecInstr): boolean => ins.op === 'MAC' && ins.aam && ins.dst === 5 && ins.src0 === 4 && ins.bankParity !== undefined;
+
+/** Lanes advance through an operand, except scalar registers (SRF_M, SRF_A): one value for every lane. */
+const step = (code: number): number => (code === 6 || code === 7 ? 0 : 1);
+
+/** A lane's value: registers hold values, bank rows FP16 bits. */
+const laneValue = (a: Float64Array | Uint16Array, at: number): number => (a instanceof Uint16Array ? F16_VALUE[a[at]!]! : a[at]!);
 
 export class PimDatapath implements DataPath {
   readonly store: BankStore;
@@ -47,6 +58,8 @@ export class PimDatapath implements DataPath {
   // the shared sequencer
   private readonly crf: Uint32Array;
   private program: ExecInstr[] = [];
+  /** Per program entry: 1 if it is the GEMV MAC that macGemv runs (the condition at the top of `execute`). */
+  private gemvMac = new Uint8Array(0);
   private pc = 0;
   private repeat = 0;
   private jumpLeft: Int32Array;
@@ -129,38 +142,44 @@ export class PimDatapath implements DataPath {
   private configWrite(e: ColumnEvent): void {
     const c = e.cmd;
     if (c.kind !== 'WR') return;
-    const lanes = c.data >= 0 ? this.data.subarray(c.data * LANES, (c.data + 1) * LANES) : new Uint16Array(LANES);
+    // the burst's 16 lanes are lanes[at..at+15] (read in place: no view per write)
+    const lanes = c.data >= 0 ? this.data : ZERO_BURST;
+    const at = c.data >= 0 ? c.data * LANES : 0;
     const col = c.col;
     if (col === CONFIG_COLS.control) {
-      if (lanes[0]! & 1) {
-        if (lanes[0]! & 2) this.grfB.fill(0); // bit 1: clear GRF_B on entry (ours)
+      if (lanes[at]! & 1) {
+        if (lanes[at]! & 2) this.grfB.fill(0); // bit 1: clear GRF_B on entry (ours)
         this.startProgram(e);
       }
     } else if (col === CONFIG_COLS.srf) {
       for (let i = 0; i < GRF; i++) {
-        this.srfM[i] = F16_VALUE[lanes[i]!]!;
-        this.srfA[i] = F16_VALUE[lanes[GRF + i]!]!;
+        this.srfM[i] = F16_VALUE[lanes[at + i]!]!;
+        this.srfA[i] = F16_VALUE[lanes[at + GRF + i]!]!;
       }
     } else if (col >= CONFIG_COLS.crf && col < CONFIG_COLS.crf + 4) {
-      const at = (col - CONFIG_COLS.crf) * 8;
-      for (let i = 0; i < 8 && at + i < this.crfEntries; i++) this.crf[at + i] = (lanes[2 * i]! | (lanes[2 * i + 1]! << 16)) >>> 0;
+      const first = (col - CONFIG_COLS.crf) * 8;
+      for (let i = 0; i < 8 && first + i < this.crfEntries; i++) this.crf[first + i] = (lanes[at + 2 * i]! | (lanes[at + 2 * i + 1]! << 16)) >>> 0;
     } else if (col >= CONFIG_COLS.grfA && col < CONFIG_COLS.grfA + GRF) {
-      this.broadcast(this.grfA, col - CONFIG_COLS.grfA, lanes);
+      this.broadcast(this.grfA, col - CONFIG_COLS.grfA, lanes, at);
     } else if (col >= CONFIG_COLS.grfB && col < CONFIG_COLS.grfB + GRF) {
-      this.broadcast(this.grfB, col - CONFIG_COLS.grfB, lanes);
+      this.broadcast(this.grfB, col - CONFIG_COLS.grfB, lanes, at);
     }
   }
 
-  private broadcast(grf: Float64Array, idx: number, lanes: Uint16Array): void {
-    for (let k = 0; k < this.pcus; k++) {
+  /** The same 16 values into register idx of every PCU (decoded once, copied to each). */
+  private broadcast(grf: Float64Array, idx: number, lanes: Uint16Array, at: number): void {
+    const first = idx * LANES; // PCU 0's register
+    for (let l = 0; l < LANES; l++) grf[first + l] = F16_VALUE[lanes[at + l]!]!;
+    for (let k = 1; k < this.pcus; k++) {
       const base = (k * GRF + idx) * LANES;
-      for (let l = 0; l < LANES; l++) grf[base + l] = F16_VALUE[lanes[l]!]!;
+      for (let l = 0; l < LANES; l++) grf[base + l] = grf[first + l]!;
     }
   }
 
   /** Entering AB-PIM: decode the CRF, reset PC and loop counters. */
   private startProgram(e: ColumnEvent): void {
-    this.program = decodeForExecution(this.crf, `CRF of ${this.where(e)}`);
+    this.program = decodeForExecution(this.crf, () => `CRF of ${this.where(e)}`);
+    this.gemvMac = Uint8Array.from(this.program, (ins) => (isGemvMac(ins) ? 1 : 0));
     this.pc = 0;
     this.repeat = 0;
     this.exited = false;
@@ -195,7 +214,9 @@ export class PimDatapath implements DataPath {
     if (this.pc >= this.program.length) fail('PIMC0904', `the CRF program runs past its ${this.program.length} instructions, ${this.where(e)}`);
     const ins = this.program[this.pc]!;
     this.triggers++;
-    this.execute(ins, e);
+    // the GEMV MAC straight to its loop (what execute would do first), the rest through execute
+    if (this.gemvMac[this.pc]) this.macGemv(ins.bankParity!, e.cmd.row, e.cmd.col);
+    else this.execute(ins, e);
     this.repeat++;
     if (this.repeat >= ins.repeats) {
       this.repeat = 0;
@@ -209,16 +230,24 @@ export class PimDatapath implements DataPath {
    * written out without the generic operand plumbing (same arithmetic).
    */
   private macGemv(bankParity: number, row: number, col: number): void {
+    // Module bindings in locals: the compiled loop would check each one for
+    // initialisation on every lane (a 4096 x 4096 GEMV runs 16.8M lanes).
+    const value = F16_VALUE;
+    const round = f16;
+    const lanes = LANES;
+    const regs = GRF;
     const grfA = this.grfA;
     const grfB = this.grfB;
+    const store = this.store;
+    const pcus = this.pcus;
     const dst = col & 7;
     const src = ((row & 1) << 2) | ((col >> 3) & 3);
-    const bo = col * LANES;
-    for (let k = 0; k < this.pcus; k++) {
-      const w = this.store.row(2 * k + bankParity, row);
-      const ai = (k * GRF + src) * LANES;
-      const bi = (k * GRF + dst) * LANES;
-      for (let l = 0; l < LANES; l++) grfB[bi + l] = f16(grfB[bi + l]! + f16(F16_VALUE[w[bo + l]!]! * grfA[ai + l]!));
+    const bo = col * lanes;
+    for (let k = 0; k < pcus; k++) {
+      const w = store.row(2 * k + bankParity, row);
+      const ai = (k * regs + src) * lanes;
+      const bi = (k * regs + dst) * lanes;
+      for (let l = 0; l < lanes; l++) grfB[bi + l] = round(grfB[bi + l]! + round(value[w[bo + l]!]! * grfA[ai + l]!));
     }
   }
 
@@ -226,7 +255,7 @@ export class PimDatapath implements DataPath {
   private execute(ins: ExecInstr, e: ColumnEvent): void {
     const c = e.cmd;
     const parity = c.bank & 1;
-    if (ins.op === 'MAC' && ins.aam && ins.dst === 5 && ins.src0 === 4 && ins.bankParity !== undefined) return this.macGemv(ins.bankParity, c.row, c.col);
+    if (isGemvMac(ins)) return this.macGemv(ins.bankParity!, c.row, c.col);
     if (ins.op === 'NOP') {
       if (c.kind === 'WR') {
         // a WR during a NOP stores GRF_A (even bank) or GRF_B (odd bank), index column[2:0]
@@ -238,43 +267,69 @@ export class PimDatapath implements DataPath {
     // register indices: fixed, or from the address under AAM
     const aamDst = c.col & 7;
     const aamInput = ((c.row & 1) << 2) | ((c.col >> 3) & 3);
+    // AAM takes GRF indices from the address (HARDWARE.md 3.2); scalar registers keep the instruction's index
+    const index = (code: number, fixedIdx: number, isDst: boolean): number =>
+      ins.aam && (code === 4 || code === 5) ? (isDst || code === ins.dst ? aamDst : aamInput) : fixedIdx;
+    const dIdx = index(ins.dst, ins.dstIdx, true);
+    const s0Idx = index(ins.src0, ins.src0Idx, false);
+    const s1Idx = index(ins.src1, ins.src1Idx, false);
+    const s2Idx = index(ins.src2, ins.src1Idx, false);
+    const bo = c.col * LANES;
     for (let k = 0; k < this.pcus; k++) {
       const bankRow = this.store.row(2 * k + (ins.bankParity ?? parity), c.row);
-      const bo = c.col * LANES;
-      const operand = (code: number, fixedIdx: number, isDst: boolean): [Float64Array | Uint16Array | null, number, number] => {
-        // AAM takes GRF indices from the address (HARDWARE.md 3.2); scalar registers keep the instruction's index
-        const grf = code === 4 || code === 5;
-        const idx = ins.aam && grf ? (isDst || code === ins.dst ? aamDst : aamInput) : fixedIdx;
-        switch (code) {
-          case 4: return [this.grfA, (k * GRF + idx) * LANES, 1];
-          case 5: return [this.grfB, (k * GRF + idx) * LANES, 1];
-          case 6: return [this.srfM, idx, 0];
-          case 7: return [this.srfA, idx, 0];
-          case 0: return [this.aOut, k * LANES, 1];
-          case 1: return [this.mOut, k * LANES, 1];
-          default: return [bankRow, bo, 1]; // EVEN_BANK / ODD_BANK: FP16 bits
-        }
-      };
-      const [d, dOff] = operand(ins.dst, ins.dstIdx, true);
-      const [s0, s0Off, s0Step] = operand(ins.src0, ins.src0Idx, false);
-      const [s1, s1Off, s1Step] = ins.op === 'MOV' || ins.op === 'FILL' ? [null, 0, 0] : operand(ins.src1, ins.src1Idx, false);
-      const [s2, s2Off, s2Step] = ins.op === 'MAD' ? operand(ins.src2, ins.src1Idx, false) : [null, 0, 0];
-      const val = (a: Float64Array | Uint16Array, off: number): number => (a instanceof Uint16Array ? F16_VALUE[a[off]!]! : a[off]!);
-      const dst = d as Float64Array;
+      const dst = this.operand(ins.dst, k, bankRow) as Float64Array;
+      const dOff = this.offset(ins.dst, dIdx, k, bo);
+      const s0 = this.operand(ins.src0, k, bankRow);
+      const s0Off = this.offset(ins.src0, s0Idx, k, bo);
+      const s0Step = step(ins.src0);
+      const unary = ins.op === 'MOV' || ins.op === 'FILL';
+      const s1 = unary ? null : this.operand(ins.src1, k, bankRow);
+      const s1Off = unary ? 0 : this.offset(ins.src1, s1Idx, k, bo);
+      const s1Step = unary ? 0 : step(ins.src1);
+      const s2 = ins.op === 'MAD' ? this.operand(ins.src2, k, bankRow) : null;
+      const s2Off = ins.op === 'MAD' ? this.offset(ins.src2, s2Idx, k, bo) : 0;
+      const s2Step = ins.op === 'MAD' ? step(ins.src2) : 0;
       for (let l = 0; l < LANES; l++) {
-        const x = val(s0!, s0Off + l * s0Step);
+        const x = laneValue(s0, s0Off + l * s0Step);
         let r: number;
         switch (ins.op) {
-          case 'ADD': r = f16(x + val(s1!, s1Off + l * s1Step)); break;
-          case 'MUL': r = f16(x * val(s1!, s1Off + l * s1Step)); break;
-          case 'MAC': r = f16(dst[dOff + l]! + f16(x * val(s1!, s1Off + l * s1Step))); break;
-          case 'MAD': r = f16(f16(x * val(s1!, s1Off + l * s1Step)) + val(s2!, s2Off + l * s2Step)); break;
+          case 'ADD': r = f16(x + laneValue(s1!, s1Off + l * s1Step)); break;
+          case 'MUL': r = f16(x * laneValue(s1!, s1Off + l * s1Step)); break;
+          case 'MAC': r = f16(dst[dOff + l]! + f16(x * laneValue(s1!, s1Off + l * s1Step))); break;
+          case 'MAD': r = f16(f16(x * laneValue(s1!, s1Off + l * s1Step)) + laneValue(s2!, s2Off + l * s2Step)); break;
           default: r = ins.relu && (x < 0 || Object.is(x, -0)) ? 0 : x; // MOV, FILL
         }
         dst[dOff + l] = r;
       }
-      if (ins.op === 'ADD') this.aOut.set(dst.subarray(dOff, dOff + LANES), k * LANES);
-      if (ins.op === 'MUL') this.mOut.set(dst.subarray(dOff, dOff + LANES), k * LANES);
+      // ADD and MUL also latch their result in the adder / multiplier output registers
+      const out = ins.op === 'ADD' ? this.aOut : ins.op === 'MUL' ? this.mOut : null;
+      if (out) for (let l = 0; l < LANES; l++) out[k * LANES + l] = dst[dOff + l]!;
+    }
+  }
+
+  /** The registers (or bank row: FP16 bits) operand `code` of PCU k reads or writes. */
+  private operand(code: number, k: number, bankRow: Uint16Array): Float64Array | Uint16Array {
+    switch (code) {
+      case 4: return this.grfA;
+      case 5: return this.grfB;
+      case 6: return this.srfM;
+      case 7: return this.srfA;
+      case 0: return this.aOut;
+      case 1: return this.mOut;
+      default: return bankRow; // EVEN_BANK / ODD_BANK
+    }
+  }
+
+  /** Where lane 0 of operand `code` (register index idx) of PCU k is in its array. */
+  private offset(code: number, idx: number, k: number, bankOffset: number): number {
+    switch (code) {
+      case 4:
+      case 5: return (k * GRF + idx) * LANES;
+      case 6:
+      case 7: return idx;
+      case 0:
+      case 1: return k * LANES;
+      default: return bankOffset;
     }
   }
 }

@@ -6,7 +6,7 @@
 import type { Hardware } from '../hardware/types.js';
 import type { ChannelStats, TraceEvent } from './channel-api.js';
 import { BankStore } from './bank-store.js';
-import { runChannel } from './channel.js';
+import { runChannel, unrollStream, type UnrolledStream } from './channel.js';
 import { PimDatapath } from './pim-datapath.js';
 import type { PchStream } from './stream.js';
 
@@ -42,6 +42,8 @@ export function runSystem(streams: PchStream | (PchStream | undefined)[], stores
   const readbacks: Uint16Array[] = [];
   const commands: Record<string, number> = {};
   let triggers = 0;
+  // a stream's loops are unrolled once for every pseudo-channel that runs it (each still runs every command)
+  const unrolled = new Map<PchStream, UnrolledStream>();
   stores.forEach((store, pch) => {
     const stream = Array.isArray(streams) ? streams[pch] : streams;
     if (!stream) {
@@ -51,7 +53,9 @@ export function runSystem(streams: PchStream | (PchStream | undefined)[], stores
     }
     const path = new PimDatapath({ pch, pcus: pim.pcusPerPseudoChannel, crfEntries: pim.crfEntries, stream, store });
     const traced = o.trace?.pchs.includes(pch) ? o.trace.sink : undefined;
-    const stats = runChannel(stream, path, { hw: o.hw, pch, refresh: o.refresh ?? true, trace: traced });
+    const hbm = o.hw.memory.hbm;
+    if (hbm && !unrolled.has(stream)) unrolled.set(stream, unrollStream(stream, hbm));
+    const stats = runChannel(stream, path, { hw: o.hw, pch, refresh: o.refresh ?? true, trace: traced }, unrolled.get(stream));
     perPch.push(stats);
     readbacks.push(path.readback);
     triggers += path.triggers;
