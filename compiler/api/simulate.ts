@@ -56,6 +56,7 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const { graph, dims } = prepareStatic(raw, feeds);
 
   const devices = devicesOf(hw);
+  if (!devices.includes('npu')) fail('PIMC0703', `hardware ${q(hw.name)} has no NPU to run a whole model; use it with pimc kernel`);
   const pick = o.placement ?? 'optimal';
   if (pick === 'optimal' && devices.length > 1) {
     const batch = graph.inputs[0]?.type?.shape[0];
