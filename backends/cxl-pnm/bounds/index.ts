@@ -60,6 +60,7 @@
 
 import type { Op } from '../../../ir/graph.js';
 import type { Tensor } from '../../../ir/tensor.js';
+import { worstRatio, type BoundCheck } from '../../common/bound-registry.js';
 import { pnmBound } from './registry.js';
 import './attention.js';
 import './elementwise.js';
@@ -72,32 +73,9 @@ export type { BoundContext, BoundRule, ElementBound } from './registry.js';
 export { EXACT } from './common.js';
 export { SUB16, U, UD, UF, UH, gamma, stored } from '../lower/bounds.js';
 
-export interface PnmBoundCheck {
-  output: number;
-  /** -1 when every element equals the reference's. */
-  index: number;
-  /** max |got - want| / bound; <= 1 is within bound. */
-  ratio: number;
-  got: number;
-  want: number;
-  bound: number;
-}
+export type { BoundCheck as PnmBoundCheck } from '../../common/bound-registry.js';
 
 /** The worst element of every output of `op` against its bound (header). */
-export function worstPnmBoundRatio(op: Op, inputs: readonly (Tensor | null)[], got: readonly Tensor[], want: readonly Tensor[], opset = 23): PnmBoundCheck {
-  const bound = pnmBound(op, inputs, want, opset);
-  if (got.length !== want.length) throw new Error(`internal: ${op.type} (op "${op.name}"): ${got.length} outputs against ${want.length}`);
-  let worst: PnmBoundCheck = { output: 0, index: -1, ratio: 0, got: 0, want: 0, bound: 0 };
-  got.forEach((gt, o) => {
-    const wt = want[o]!;
-    if (gt.size !== wt.size) throw new Error(`internal: ${op.type} (op "${op.name}") output ${o}: ${gt.size} elements against ${wt.size}`);
-    for (let i = 0; i < gt.size; i++) {
-      const g = gt.data[i]!, w = wt.data[i]!;
-      if (g === w || (Number.isNaN(g) && Number.isNaN(w))) continue;
-      const b = bound(o, i);
-      const e = Number.isFinite(g) && Number.isFinite(w) ? Math.abs(g - w) / b : Infinity;
-      if (!(e <= worst.ratio)) worst = { output: o, index: i, ratio: Number.isNaN(e) ? Infinity : e, got: g, want: w, bound: b };
-    }
-  });
-  return worst;
+export function worstPnmBoundRatio(op: Op, inputs: readonly (Tensor | null)[], got: readonly Tensor[], want: readonly Tensor[], opset = 23): BoundCheck {
+  return worstRatio(op, pnmBound(op, inputs, want, opset), got, want);
 }

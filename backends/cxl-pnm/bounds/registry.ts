@@ -5,22 +5,13 @@
 // the graph's opset: lower/types.ts PnmLowerContext.opset).
 
 import type { Op } from '../../../ir/graph.js';
-import '../../../ir/ops/index.js';
-import { Attrs, defOf } from '../../../ir/registry.js';
 import type { Tensor } from '../../../ir/tensor.js';
+import { BoundRegistry, type BaseBoundContext, type ElementBound } from '../../common/bound-registry.js';
 
-/** The allowed |got - want| for element `index` (row-major) of output `output`. */
-export type ElementBound = (output: number, index: number) => number;
+export type { ElementBound } from '../../common/bound-registry.js';
 
 /** What a bound is computed from (see index.ts). */
-export interface BoundContext {
-  op: Op;
-  /** The op's inputs as the expander stored them (floats already f16 values); null for an optional input left out. */
-  inputs: readonly (Tensor | null)[];
-  /** The reference's outputs on those inputs. */
-  want: readonly Tensor[];
-  /** The op's attributes read through its schema (the reference's defaults). */
-  attrs: Attrs;
+export interface BoundContext extends BaseBoundContext {
   /** The default domain's opset of the op's graph (23 when not given), as the lowering and the reference read it. */
   opset: number;
 }
@@ -28,27 +19,19 @@ export interface BoundContext {
 /** Builds one op's element bound; may precompute per-element data (float64). */
 export type BoundRule = (c: BoundContext) => ElementBound;
 
-const BOUNDS = new Map<string, BoundRule>();
-
-/** The PNM lowering registry's key ('domain::Type', 'Type' for the default domain). */
-const key = (domain: string, type: string) => {
-  const d = domain === 'ai.onnx' ? '' : domain;
-  return d ? `${d}::${type}` : type;
-};
+const BOUNDS = new BoundRegistry<BoundContext>('PNM');
 
 export function registerPnmBound(domain: string, type: string, rule: BoundRule): void {
-  const k = key(domain, type);
-  if (BOUNDS.has(k)) throw new Error(`internal: PNM error bound of ${k} registered twice`);
-  BOUNDS.set(k, rule);
+  BOUNDS.register(domain, type, rule);
 }
 
 export function hasPnmBound(domain: string, type: string): boolean {
-  return BOUNDS.has(key(domain, type));
+  return BOUNDS.has(domain, type);
 }
 
 /** Every op type with a bound ('domain::Type', or 'Type' for the default domain), sorted. */
 export function pnmBoundedOpTypes(): string[] {
-  return [...BOUNDS.keys()].sort();
+  return BOUNDS.types();
 }
 
 /**
@@ -56,13 +39,5 @@ export function pnmBoundedOpTypes(): string[] {
  * index.ts. Throws an internal Error naming the op type when it has no bound.
  */
 export function pnmBound(op: Op, inputs: readonly (Tensor | null)[], want: readonly Tensor[], opset = 23): ElementBound {
-  const k = key(op.domain, op.type);
-  const rule = BOUNDS.get(k);
-  if (!rule) throw new Error(`internal: no PNM error bound for ${k} (op "${op.name}")`);
-  if (want.length !== op.outputs.length) throw new Error(`internal: ${k} (op "${op.name}") has ${op.outputs.length} outputs, ${want.length} reference tensors given`);
-  const bound = rule({ op, inputs, want, attrs: new Attrs(op, defOf(op).attrs), opset });
-  return (output, index) => {
-    if (!(output >= 0 && output < want.length)) throw new Error(`internal: ${k} (op "${op.name}") has no output ${output}`);
-    return bound(output, index);
-  };
+  return BOUNDS.bound(op, inputs, want, { opset });
 }

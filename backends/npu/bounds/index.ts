@@ -52,6 +52,7 @@
 
 import type { Op } from '../../../ir/graph.js';
 import type { Tensor } from '../../../ir/tensor.js';
+import { worstRatio, type BoundCheck } from '../../common/bound-registry.js';
 import { npuBound } from './registry.js';
 import './matmul.js';
 import './attention.js';
@@ -66,32 +67,9 @@ export { boundedOpTypes, hasNpuBound, npuBound, registerBound } from './registry
 export type { BoundContext, BoundRule, ElementBound } from './registry.js';
 export { EXACT, U, f16Bound, gamma } from './common.js';
 
-export interface BoundCheck {
-  output: number;
-  /** -1 when every element equals the reference's. */
-  index: number;
-  /** max |got - want| / bound; <= 1 is within bound. */
-  ratio: number;
-  got: number;
-  want: number;
-  bound: number;
-}
+export type { BoundCheck } from '../../common/bound-registry.js';
 
 /** The worst element of every output of `op` against its bound (header). */
 export function worstBoundRatio(op: Op, inputs: readonly (Tensor | null)[], got: readonly Tensor[], want: readonly Tensor[]): BoundCheck {
-  const bound = npuBound(op, inputs, want);
-  if (got.length !== want.length) throw new Error(`internal: ${op.type} (op "${op.name}"): ${got.length} outputs against ${want.length}`);
-  let worst: BoundCheck = { output: 0, index: -1, ratio: 0, got: 0, want: 0, bound: 0 };
-  got.forEach((gt, o) => {
-    const wt = want[o]!;
-    if (gt.size !== wt.size) throw new Error(`internal: ${op.type} (op "${op.name}") output ${o}: ${gt.size} elements against ${wt.size}`);
-    for (let i = 0; i < gt.size; i++) {
-      const g = gt.data[i]!, w = wt.data[i]!;
-      if (g === w || (Number.isNaN(g) && Number.isNaN(w))) continue;
-      const b = bound(o, i);
-      const e = Number.isFinite(g) && Number.isFinite(w) ? Math.abs(g - w) / b : Infinity;
-      if (!(e <= worst.ratio)) worst = { output: o, index: i, ratio: Number.isNaN(e) ? Infinity : e, got: g, want: w, bound: b };
-    }
-  });
-  return worst;
+  return worstRatio(op, npuBound(op, inputs, want), got, want);
 }

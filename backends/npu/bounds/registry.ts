@@ -1,49 +1,32 @@
 // Op type -> its NPU error bound. Each family registers beside its derivation
 // (matmul.ts, attention.ts, ...); index.ts imports them all and documents the
-// API.
+// API. The registry itself is shared with the PNM (backends/common/bound-registry.ts).
 
 import type { Op } from '../../../ir/graph.js';
-import '../../../ir/ops/index.js';
-import { Attrs, defOf } from '../../../ir/registry.js';
 import type { Tensor } from '../../../ir/tensor.js';
+import { BoundRegistry, type BaseBoundContext, type ElementBound } from '../../common/bound-registry.js';
 
-/** The allowed |got - want| for element `index` (row-major) of output `output`. */
-export type ElementBound = (output: number, index: number) => number;
+export type { ElementBound } from '../../common/bound-registry.js';
 
 /** What a bound is computed from (see index.ts). */
-export interface BoundContext {
-  op: Op;
-  /** The op's inputs as the NPU stored them (floats already f16 values); null for an optional input left out. */
-  inputs: readonly (Tensor | null)[];
-  /** The reference's outputs on those inputs. */
-  want: readonly Tensor[];
-  /** The op's attributes read through its schema (the reference's defaults). */
-  attrs: Attrs;
-}
+export type BoundContext = BaseBoundContext;
 
 /** Builds one op's element bound; may precompute per-element data (float64). */
 export type BoundRule = (c: BoundContext) => ElementBound;
 
-const BOUNDS = new Map<string, BoundRule>();
-
-const key = (domain: string, type: string) => {
-  const d = domain === 'ai.onnx' ? '' : domain;
-  return d ? `${d}::${type}` : type;
-};
+const BOUNDS = new BoundRegistry<BoundContext>('NPU');
 
 export function registerBound(domain: string, type: string, rule: BoundRule): void {
-  const k = key(domain, type);
-  if (BOUNDS.has(k)) throw new Error(`internal: NPU error bound of ${k} registered twice`);
-  BOUNDS.set(k, rule);
+  BOUNDS.register(domain, type, rule);
 }
 
 export function hasNpuBound(domain: string, type: string): boolean {
-  return BOUNDS.has(key(domain, type));
+  return BOUNDS.has(domain, type);
 }
 
 /** Every op type with a bound ('domain::Type', or 'Type' for the default domain), sorted. */
 export function boundedOpTypes(): string[] {
-  return [...BOUNDS.keys()].sort();
+  return BOUNDS.types();
 }
 
 /**
@@ -51,13 +34,5 @@ export function boundedOpTypes(): string[] {
  * Throws an internal Error naming the op type when it has no bound.
  */
 export function npuBound(op: Op, inputs: readonly (Tensor | null)[], want: readonly Tensor[]): ElementBound {
-  const k = key(op.domain, op.type);
-  const rule = BOUNDS.get(k);
-  if (!rule) throw new Error(`internal: no NPU error bound for ${k} (op "${op.name}")`);
-  if (want.length !== op.outputs.length) throw new Error(`internal: ${k} (op "${op.name}") has ${op.outputs.length} outputs, ${want.length} reference tensors given`);
-  const bound = rule({ op, inputs, want, attrs: new Attrs(op, defOf(op).attrs) });
-  return (output, index) => {
-    if (!(output >= 0 && output < want.length)) throw new Error(`internal: ${k} (op "${op.name}") has no output ${output}`);
-    return bound(output, index);
-  };
+  return BOUNDS.bound(op, inputs, want, {});
 }
