@@ -28,8 +28,21 @@ const F16_MAX = 65504;
  * turn 0 x fill into NaN. Infinities and NaN stay what they are.
  */
 export function writeDram(mem: NpuMemoryApi, d: DramTensor, t: Tensor): void {
-  if (d.dtype === 'f16') mem.writeF16(d.addr, Array.from(t.data as ArrayLike<number>, (x) => (Number.isFinite(x) ? Math.max(-F16_MAX, Math.min(F16_MAX, x)) : x)));
-  else mem.writeI32(d.addr, Array.from(t.data as ArrayLike<number>, (x) => Math.trunc(x)));
+  const n = t.data.length;
+  if (d.dtype === 'f16') {
+    // a typed copy in a plain loop: weights of whole models pass through here
+    const v = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = t.data[i]!;
+      v[i] = x > F16_MAX && x !== Infinity ? F16_MAX : x < -F16_MAX && x !== -Infinity ? -F16_MAX : x;
+    }
+    mem.writeF16(d.addr, v);
+  } else {
+    // truncated but not wrapped: the memory's i32 store decides what happens beyond its range
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = Math.trunc(t.data[i]!);
+    mem.writeI32(d.addr, v);
+  }
 }
 
 /** Host read of a value from its DRAM home, as a tensor of the value's dtype. */

@@ -156,7 +156,12 @@ export function newPimState(hw: Hardware): PimState {
 
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-const bitsOf = (values: ArrayLike<number>): Uint16Array => Uint16Array.from(values, (v) => f16BitsOf(f16(v)));
+/** FP16 bits of values (rounded to FP16 first); a plain loop: weight matrices pass through here. */
+function bitsOf(values: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = f16BitsOf(f16(values[i]!));
+  return out;
+}
 
 function readBits(npu: NpuMemoryApi, t: DramTensor): Uint16Array {
   if (t.dtype !== 'f16') throw new Error(`internal: PIM operand at ${t.addr} is ${t.dtype}, not f16`);
