@@ -74,6 +74,42 @@ export class PagedStore {
     return size === 2 ? p.u16[o >>> 1]! : p.u32[o >>> 2]!;
   }
 
+  /**
+   * Host bulk write of values as `dtype` from `addr` (aligned, in bounds):
+   * page by page in typed loops, the same roundings as set() per element.
+   */
+  setMany(addr: number, dtype: NpuDtype, values: ArrayLike<number>): void {
+    const e = DTYPE_BYTES[dtype];
+    let i = 0;
+    while (i < values.length) {
+      const at = addr + i * e;
+      const o = at % PAGE_BYTES;
+      const n = Math.min(values.length - i, (PAGE_BYTES - o) / e);
+      const p = this.page(at, true)!;
+      if (dtype === 'f16') for (let k = 0, w = o >>> 1; k < n; k++) p.u16[w + k] = toF16Bits(values[i + k]!);
+      else if (dtype === 'f32') for (let k = 0, w = o >>> 2; k < n; k++) p.f32[w + k] = values[i + k]!;
+      else for (let k = 0, w = o >>> 2; k < n; k++) { const v = values[i + k]!; p.i32[w + k] = v !== v ? 0 : Math.max(-0x80000000, Math.min(0x7fffffff, Math.trunc(v))); }
+      i += n;
+    }
+  }
+
+  /** Host bulk read of `out.length` elements as `dtype` from `addr` (aligned, in bounds): as get() per element. */
+  getMany(addr: number, dtype: NpuDtype, out: Float32Array | Int32Array): void {
+    const e = DTYPE_BYTES[dtype];
+    let i = 0;
+    while (i < out.length) {
+      const at = addr + i * e;
+      const o = at % PAGE_BYTES;
+      const n = Math.min(out.length - i, (PAGE_BYTES - o) / e);
+      const p = this.page(at, false);
+      if (!p) out.fill(0, i, i + n);
+      else if (dtype === 'f16') for (let k = 0, w = o >>> 1; k < n; k++) out[i + k] = F16_VALUE[p.u16[w + k]!]!;
+      else if (dtype === 'f32') for (let k = 0, w = o >>> 2; k < n; k++) out[i + k] = p.f32[w + k]!;
+      else for (let k = 0, w = o >>> 2; k < n; k++) out[i + k] = p.i32[w + k]!;
+      i += n;
+    }
+  }
+
   setRaw(addr: number, size: number, bits: number): void {
     const p = this.page(addr, bits !== 0);
     if (!p) return; // zero into an unallocated page: nothing to do
@@ -117,7 +153,7 @@ export class NpuMemory implements NpuMemoryApi {
     const s = this.store(space, engine);
     const e = DTYPE_BYTES[dtype];
     this.hostCheck(s, addr, values.length * e, e, 'write');
-    for (let i = 0; i < values.length; i++) s.set(addr + i * e, dtype, values[i]!);
+    s.setMany(addr, dtype, values);
   }
 
   /** Host-side read of `count` elements (f16 widened to f32). */
@@ -128,7 +164,7 @@ export class NpuMemory implements NpuMemoryApi {
     const e = DTYPE_BYTES[dtype];
     this.hostCheck(s, addr, count * e, e, 'read');
     const out = dtype === 'i32' ? new Int32Array(count) : new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = s.get(addr + i * e, dtype);
+    s.getMany(addr, dtype, out);
     return out;
   }
 
