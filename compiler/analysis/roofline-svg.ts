@@ -10,7 +10,7 @@ const W = 420;
 const H = 320;
 const M = { left: 58, right: 12, top: 28, bottom: 42 };
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 function decades(lo: number, hi: number): number[] {
   const out: number[] = [];
