@@ -9,11 +9,12 @@
 
 import * as nodePath from 'node:path';
 import {
-  createToken, EmbeddedActionsParser, EOF, Lexer,
-  type IParserErrorMessageProvider, type IToken, type TokenType,
+  createToken, EmbeddedActionsParser, Lexer,
+  type IToken, type TokenType,
 } from './chevrotain.js';
 import { parseDim } from './dimexpr.js';
 import { fail, isPimcError, PimcError, q } from './diagnostics.js';
+import { syntaxMessages, endOf } from './syntax.js';
 import { bytesPerElement, coerceScalar, isDType, isFloat, type DType } from './dtype.js';
 import { ConstantData, Graph, Op, Value, type AttrValue } from './graph.js';
 import { tensorFromRaw } from './raw.js';
@@ -98,21 +99,7 @@ interface GraphAst { name: IToken; stmts: StmtAst[]; outputs: IToken[] }
 
 // ---- grammar -----------------------------------------------------------------
 
-const label = (t: TokenType): string => t.LABEL ?? t.name;
-const found = (t: IToken | undefined): string =>
-  !t || t.tokenType === EOF ? 'end of input' : JSON.stringify(t.image.length > 40 ? t.image.slice(0, 40) + '...' : t.image);
-const oneOf = (paths: TokenType[][]): string => {
-  const firsts = [...new Set(paths.map((p) => p[0]).filter((t): t is TokenType => !!t).map(label))];
-  return firsts.length === 1 ? firsts[0]! : `one of ${firsts.join(', ')}`;
-};
-
-// Short one-line messages instead of chevrotain's multi-line path listings.
-const MESSAGES: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, actual }) => `expected ${label(expected)}, found ${found(actual)}`,
-  buildNotAllInputParsedMessage: ({ firstRedundant }) => `unexpected ${found(firstRedundant)} after the graph's closing '}'`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual }) => `expected ${oneOf(expectedPathsPerAlt.flat())}, found ${found(actual[0])}`,
-  buildEarlyExitMessage: ({ expectedIterationPaths, actual }) => `expected ${oneOf(expectedIterationPaths)}, found ${found(actual[0])}`,
-};
+const MESSAGES = syntaxMessages((f) => `unexpected ${f} after the graph's closing '}'`);
 
 class IrParser extends EmbeddedActionsParser {
   constructor() {
@@ -298,10 +285,6 @@ export function parseGraph(text: string, opts: ParseOptions = {}): Graph {
   }
 }
 
-function endOf(text: string): [number, number] {
-  const lines = text.split(/\r\n?|\n/);
-  return [lines.length, lines[lines.length - 1]!.length + 1];
-}
 
 // ---- meaning ---------------------------------------------------------------------
 

@@ -17,10 +17,11 @@
 // them against the ISA table. Every problem is PIMC1205 with line:col.
 
 import {
-  createToken, EmbeddedActionsParser, EOF, Lexer,
-  type IParserErrorMessageProvider, type IToken, type TokenType,
+  createToken, EmbeddedActionsParser, Lexer,
+  type IToken, type TokenType,
 } from '../../ir/chevrotain.js';
-import { fail, isPimcError, PimcError, q } from '../../ir/diagnostics.js';
+import { fail, q } from '../../ir/diagnostics.js';
+import { syntaxMessages, parseText } from '../../ir/syntax.js';
 import { NO_TENSOR, type Descriptor, type PnmDtype, type PnmOp, type PnmProgram, type TensorEntry } from './instr.js';
 import { descriptorProblem, DTYPE_CODE, entryProblem, MAX_TABLE_ENTRIES, OP_SPEC, SLOTS } from './isa.js';
 
@@ -87,19 +88,7 @@ interface InstrAst { mnemonic: IToken; ids: IToken[]; immKey?: IToken; immVal?: 
 interface UnitAst { head: IToken; index: IToken; instrs: InstrAst[] }
 interface FileAst { name: IToken; entries: EntryAst[]; units: UnitAst[] }
 
-const label = (t: TokenType): string => t.LABEL ?? t.name;
-const found = (t: IToken | undefined): string =>
-  !t || t.tokenType === EOF ? 'end of input' : JSON.stringify(t.image.length > 40 ? t.image.slice(0, 40) + '...' : t.image);
-const oneOf = (paths: TokenType[][]): string => {
-  const firsts = [...new Set(paths.map((p) => p[0]).filter((t): t is TokenType => !!t).map(label))];
-  return firsts.length === 1 ? firsts[0]! : `one of ${firsts.join(', ')}`;
-};
-const MESSAGES: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, actual }) => `expected ${label(expected)}, found ${found(actual)}`,
-  buildNotAllInputParsedMessage: ({ firstRedundant }) => `unexpected ${found(firstRedundant)} after the closing '}'`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual }) => `expected ${oneOf(expectedPathsPerAlt.flat())}, found ${found(actual[0])}`,
-  buildEarlyExitMessage: ({ expectedIterationPaths, actual }) => `expected ${oneOf(expectedIterationPaths)}, found ${found(actual[0])}`,
-};
+const MESSAGES = syntaxMessages((f) => `unexpected ${f} after the closing '}'`);
 
 class PnmParser extends EmbeddedActionsParser {
   constructor() {
@@ -174,32 +163,9 @@ export interface PnmAsmOptions {
 
 /** Reads a .pnmasm text. */
 export function parsePnm(text: string, opts: PnmAsmOptions = {}): PnmProgram {
-  const where = opts.fileName ? ` in ${q(opts.fileName)}` : '';
-  const at = (line: number, col: number) => `at line ${line}:${col}${where}`;
-  try {
-    const lexed = LEXER.tokenize(text);
-    PARSER.input = lexed.tokens;
-    const ast = PARSER.file();
-    const lexErr = lexed.errors[0];
-    const parseErr = PARSER.errors[0];
-    if (lexErr && (!parseErr || !(parseErr.token.startOffset < lexErr.offset))) {
-      fail('PIMC1205', `PNM assembly does not parse: unexpected character ${JSON.stringify(text[lexErr.offset] ?? '')} ${at(lexErr.line ?? 0, lexErr.column ?? 0)}`);
-    }
-    if (parseErr) {
-      const [line, col] = Number.isNaN(parseErr.token.startLine) ? endOf(text) : [parseErr.token.startLine!, parseErr.token.startColumn!];
-      fail('PIMC1205', `PNM assembly does not parse: ${parseErr.message} ${at(line, col)}`);
-    }
-    return new Builder((t) => at(t.startLine ?? 0, t.startColumn ?? 0)).file(ast);
-  } catch (e) {
-    if (isPimcError(e)) throw e;
-    throw new PimcError('PIMC1205', `PNM assembly does not parse: ${e instanceof Error ? e.message : String(e)}${where}`);
-  }
+  return parseText(text, { code: 'PIMC1205', what: 'PNM assembly', fileName: opts.fileName }, LEXER, PARSER, () => PARSER.file(), (ast, at) => new Builder(at).file(ast));
 }
 
-function endOf(text: string): [number, number] {
-  const lines = text.split(/\r\n?|\n/);
-  return [lines.length, lines[lines.length - 1]!.length + 1];
-}
 
 // ---- meaning ---------------------------------------------------------------------
 

@@ -9,10 +9,11 @@
 // PIMC0909 with a line:col.
 
 import {
-  createToken, EmbeddedActionsParser, EOF, Lexer,
-  type IParserErrorMessageProvider, type IToken, type TokenType,
+  createToken, EmbeddedActionsParser, Lexer,
+  type IToken, type TokenType,
 } from '../../ir/chevrotain.js';
-import { fail, isPimcError, PimcError, q } from '../../ir/diagnostics.js';
+import { fail, q } from '../../ir/diagnostics.js';
+import { label, parseText, syntaxMessages } from '../../ir/syntax.js';
 import { isLoop, type Command, type CommandKind, type PchStream, type StreamItem } from '../../runtime-sim/hbm/stream.js';
 import {
   checkStream, COMMAND_KINDS, decodeUnit, encodeUnit, LIMITS, nameProblem,
@@ -75,20 +76,7 @@ interface StreamAst { kind: 'stream'; pch: IToken; headers: { key: IToken; value
 
 // ---- grammar -----------------------------------------------------------------
 
-const label = (t: TokenType): string => t.LABEL ?? t.name;
-const found = (t: IToken | undefined): string =>
-  !t || t.tokenType === EOF ? 'end of input' : JSON.stringify(t.image.length > 40 ? t.image.slice(0, 40) + '...' : t.image);
-const oneOf = (paths: TokenType[][]): string => {
-  const firsts = [...new Set(paths.map((p) => p[0]).filter((t): t is TokenType => !!t).map(label))];
-  return firsts.length === 1 ? firsts[0]! : `one of ${firsts.join(', ')}`;
-};
-
-const MESSAGES: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, actual }) => `expected ${label(expected)}, found ${found(actual)}`,
-  buildNotAllInputParsedMessage: ({ firstRedundant }) => `unexpected ${found(firstRedundant)} after the closing '}'`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual }) => `expected ${oneOf(expectedPathsPerAlt.flat())}, found ${found(actual[0])}`,
-  buildEarlyExitMessage: ({ expectedIterationPaths, actual }) => `expected ${oneOf(expectedIterationPaths)}, found ${found(actual[0])}`,
-};
+const MESSAGES = syntaxMessages((f) => `unexpected ${f} after the closing '}'`);
 
 class AsmParser extends EmbeddedActionsParser {
   constructor() {
@@ -258,33 +246,9 @@ export function disassemble(bytes: Uint8Array, opts: AsmOptions = {}): string {
 }
 
 function withSyntax<A, R>(text: string, opts: AsmOptions, rule: (p: AsmParser) => A, build: (ast: A, b: Builder) => R): R {
-  const where = opts.fileName ? ` in ${q(opts.fileName)}` : '';
-  const at = (line: number, col: number) => `at line ${line}:${col}${where}`;
-  try {
-    const lexed = LEXER.tokenize(text);
-    PARSER.input = lexed.tokens;
-    const ast = rule(PARSER);
-    const lexErr = lexed.errors[0];
-    const parseErr = PARSER.errors[0];
-    if (lexErr && (!parseErr || !(parseErr.token.startOffset < lexErr.offset))) {
-      fail('PIMC0909', `assembly text does not parse: unexpected character ${JSON.stringify(text[lexErr.offset] ?? '')} ${at(lexErr.line ?? 0, lexErr.column ?? 0)}`);
-    }
-    if (parseErr) {
-      const [line, col] = Number.isNaN(parseErr.token.startLine) ? endOf(text) : [parseErr.token.startLine!, parseErr.token.startColumn!];
-      fail('PIMC0909', `assembly text does not parse: ${parseErr.message} ${at(line, col)}`);
-    }
-    return build(ast, new Builder((t) => at(t.startLine ?? 0, t.startColumn ?? 0)));
-  } catch (e) {
-    if (isPimcError(e)) throw e;
-    // A safety net (e.g. a stack overflow on absurd nesting): bad text only ever gives a PimcError.
-    throw new PimcError('PIMC0909', `assembly text does not parse: ${e instanceof Error ? e.message : String(e)}${where}`);
-  }
+  return parseText(text, { code: 'PIMC0909', what: 'assembly text', fileName: opts.fileName }, LEXER, PARSER, () => rule(PARSER), (ast, at) => build(ast, new Builder(at)));
 }
 
-function endOf(text: string): [number, number] {
-  const lines = text.split(/\r\n?|\n/);
-  return [lines.length, lines[lines.length - 1]!.length + 1];
-}
 
 // ---- meaning -----------------------------------------------------------------
 

@@ -16,10 +16,11 @@
 //     end
 
 import {
-  createToken, EmbeddedActionsParser, EOF, Lexer,
-  type IParserErrorMessageProvider, type IToken, type TokenType,
+  createToken, EmbeddedActionsParser, Lexer,
+  type IToken, type TokenType,
 } from '../../ir/chevrotain.js';
-import { fail, isPimcError, PimcError, q } from '../../ir/diagnostics.js';
+import { fail, q } from '../../ir/diagnostics.js';
+import { syntaxMessages, parseText } from '../../ir/syntax.js';
 import { decodeProgram, encodeProgram } from './binary.js';
 import type { Instr, InstrOp, NpuDtype, NpuProgram, Space, View } from './instr.js';
 import { DTYPE_CODE, MAX_ADDR, mnemonic, OP_SPEC, SPACE_CODE, VEC_FN_OP } from './isa.js';
@@ -82,20 +83,7 @@ interface TokAst { kind: 'tok'; tok: IToken }
 type ItemAst = ViewAst | TokAst;
 interface StmtAst { head: IToken; items: ItemAst[] }
 
-const label = (t: TokenType): string => t.LABEL ?? t.name;
-const found = (t: IToken | undefined): string =>
-  !t || t.tokenType === EOF ? 'end of input' : JSON.stringify(t.image.length > 40 ? t.image.slice(0, 40) + '...' : t.image);
-const oneOf = (paths: TokenType[][]): string => {
-  const firsts = [...new Set(paths.map((p) => p[0]).filter((t): t is TokenType => !!t).map(label))];
-  return firsts.length === 1 ? firsts[0]! : `one of ${firsts.join(', ')}`;
-};
-
-const MESSAGES: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, actual }) => `expected ${label(expected)}, found ${found(actual)}`,
-  buildNotAllInputParsedMessage: ({ firstRedundant }) => `expected a line starting with a name, found ${found(firstRedundant)}`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual }) => `expected ${oneOf(expectedPathsPerAlt.flat())}, found ${found(actual[0])}`,
-  buildEarlyExitMessage: ({ expectedIterationPaths, actual }) => `expected ${oneOf(expectedIterationPaths)}, found ${found(actual[0])}`,
-};
+const MESSAGES = syntaxMessages((f) => `expected a line starting with a name, found ${f}`);
 
 class NpuAsmParser extends EmbeddedActionsParser {
   constructor() {
@@ -156,26 +144,7 @@ const PARSER = new NpuAsmParser();
 
 /** Reads a .npuasm text. */
 export function parseNpuAsm(text: string, opts: AsmOptions = {}): NpuProgram {
-  const where = opts.fileName ? ` in ${q(opts.fileName)}` : '';
-  const at = (line: number, col: number) => `at line ${line}:${col}${where}`;
-  try {
-    const lexed = LEXER.tokenize(text);
-    PARSER.input = lexed.tokens;
-    const ast = PARSER.file();
-    const lexErr = lexed.errors[0];
-    const parseErr = PARSER.errors[0];
-    if (lexErr && (!parseErr || !(parseErr.token.startOffset < lexErr.offset))) {
-      fail('PIMC1008', `NPU assembly does not parse: unexpected character ${JSON.stringify(text[lexErr.offset] ?? '')} ${at(lexErr.line ?? 0, lexErr.column ?? 0)}`);
-    }
-    if (parseErr) {
-      const [line, col] = Number.isNaN(parseErr.token.startLine) ? endOf(text) : [parseErr.token.startLine!, parseErr.token.startColumn!];
-      fail('PIMC1008', `NPU assembly does not parse: ${parseErr.message} ${at(line, col)}`);
-    }
-    return new Builder((t) => at(t.startLine ?? 0, t.startColumn ?? 0)).program(ast);
-  } catch (e) {
-    if (isPimcError(e)) throw e;
-    throw new PimcError('PIMC1008', `NPU assembly does not parse: ${e instanceof Error ? e.message : String(e)}${where}`);
-  }
+  return parseText(text, { code: 'PIMC1008', what: 'NPU assembly', fileName: opts.fileName }, LEXER, PARSER, () => PARSER.file(), (ast, at) => new Builder(at).program(ast));
 }
 
 /** Text to the PNPU binary, as `pimc asm` writes it. */
@@ -188,10 +157,6 @@ export function disassembleNpu(bytes: Uint8Array, opts: AsmOptions = {}): string
   return printNpuAsm(decodeProgram(bytes, opts.fileName ? `NPU binary ${q(opts.fileName)}` : 'NPU binary'));
 }
 
-function endOf(text: string): [number, number] {
-  const lines = text.split(/\r\n?|\n/);
-  return [lines.length, lines[lines.length - 1]!.length + 1];
-}
 
 // ---- meaning -----------------------------------------------------------------------
 
