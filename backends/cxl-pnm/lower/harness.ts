@@ -25,13 +25,13 @@
 // Device layout: inputs, then outputs, then the lowering's scratch, each at
 // a 4 KiB boundary; floats as f16, integers and bool as i32 (PnmTensor).
 
-import { isFloat, roundF16, type DType } from '../../../ir/dtype.js';
+import { isFloat, type DType } from '../../../ir/dtype.js';
 import { fail, q } from '../../../ir/diagnostics.js';
-import { ConstantData, Graph, Op, Value, type AttrValue } from '../../../ir/graph.js';
+import type { Graph, Op } from '../../../ir/graph.js';
 import { Tensor, sizeOf } from '../../../ir/tensor.js';
 import type { TensorType } from '../../../ir/types.js';
+import { oneOpGraph, roundToF16, type HarnessAttr } from '../../common/one-op.js';
 import '../../../ir/ops/index.js';
-import { inferShapes } from '../../../compiler/passes/infer-shapes.js';
 import { runGraph } from '../../../compiler/reference/interpreter.js';
 import { loadHardware } from '../../../runtime-sim/hardware/index.js';
 import type { Hardware } from '../../../runtime-sim/hardware/types.js';
@@ -46,7 +46,7 @@ import { contiguous, stridesOf } from './nest.js';
 import { pnmLoweringFor } from './registry.js';
 import type { PnmLowerContext, PnmTensor } from './types.js';
 
-export type HarnessAttr = number | number[] | string | AttrValue;
+export type { HarnessAttr } from '../../common/one-op.js';
 
 export interface PnmHarnessOptions {
   hw?: string;
@@ -73,48 +73,16 @@ export interface LoweredPnmOp {
   program: PnmProgram;
 }
 
-/** A float attribute (a plain integer number would be an int one). */
-export const F = (value: number): AttrValue => ({ kind: 'float', value });
+export { F } from '../../common/one-op.js';
 
 const ALIGN = 4096;
 const HW_CACHE = new Map<string, Hardware>();
 const hardware = (name: string): Hardware => HW_CACHE.get(name) ?? HW_CACHE.set(name, loadHardware(name)).get(name)!;
 
-function attrMap(attrs: Record<string, HarnessAttr>): Map<string, AttrValue> {
-  const one = (v: HarnessAttr): AttrValue => {
-    if (typeof v === 'number') return Number.isInteger(v) ? { kind: 'int', value: v } : { kind: 'float', value: v };
-    if (typeof v === 'string') return { kind: 'string', value: v };
-    if (Array.isArray(v)) return { kind: 'ints', value: v };
-    return v;
-  };
-  return new Map(Object.entries(attrs).map(([k, v]) => [k, one(v)]));
-}
 
 /** Floats rounded to f16, as the expander stores them; other tensors unchanged. */
-export function roundForPnm(t: Tensor): Tensor {
-  if (!isFloat(t.dtype)) return t;
-  const r = new Tensor(t.dtype, t.shape);
-  for (let i = 0; i < t.size; i++) r.data[i] = roundF16(t.data[i]!);
-  return r;
-}
+export const roundForPnm = roundToF16;
 
-function oneOpGraph(type: string, domain: string, inputs: readonly (TensorType | Tensor | null)[], attrs: Record<string, HarnessAttr>, opts: PnmHarnessOptions): { graph: Graph; op: Op } {
-  const g = new Graph('pnm_one_op', new Map([['', opts.opset ?? 23], ['pimc', 1]]));
-  const vals = inputs.map((t, i) => {
-    if (!t) return null;
-    const v = new Value(`in${i}`, { dtype: t.dtype, shape: [...t.shape] });
-    if (opts.consts?.includes(i)) {
-      if (!(t instanceof Tensor)) throw new Error(`internal: constant input ${i} needs data`);
-      return g.addConstant(v, ConstantData.of(t));
-    }
-    return g.addInput(v);
-  });
-  const outs = [new Value('out0')];
-  const op = g.addOp(new Op({ name: 'n', type, domain, inputs: vals, outputs: outs, attrs: attrMap(attrs) }));
-  g.outputs.push(...outs);
-  inferShapes(g);
-  return { graph: g, op };
-}
 
 function concrete(t: TensorType | undefined, what: string): number[] {
   if (!t || t.shape.some((d) => typeof d !== 'number')) fail('PIMC1206', `${what} has no concrete shape; the PNM lowering needs one`);
@@ -125,7 +93,7 @@ function concrete(t: TensorType | undefined, what: string): number[] {
 export function lowerOnePnmOp(type: string, domain: string, inputs: readonly (TensorType | Tensor | null)[], attrs: Record<string, HarnessAttr> = {}, opts: PnmHarnessOptions = {}): LoweredPnmOp {
   const hw = hardware(opts.hw ?? 'npu+hbm-pim+cxl-pnm');
   if (!hw.pnm) fail('PIMC1206', `hardware ${q(hw.name)} has no CXL-PNM device`);
-  const { graph, op } = oneOpGraph(type, domain, inputs, attrs, opts);
+  const { graph, op } = oneOpGraph('pnm_one_op', type, domain, inputs, attrs, opts);
   let next = 0;
   const place = (bytes: number): number => {
     const a = next;
@@ -212,7 +180,7 @@ export interface PnmBoundedRun extends PnmOpRun {
 export function runPnmBounded(type: string, domain: string, inputs: readonly (Tensor | null)[], attrs: Record<string, HarnessAttr> = {}, opts: PnmHarnessOptions = {}): PnmBoundedRun {
   const run = runOpOnPnm(type, domain, inputs, attrs, opts);
   const stored = inputs.map((t) => (t ? roundForPnm(t) : null));
-  const { op } = oneOpGraph(type, domain, stored, attrs, opts);
+  const { op } = oneOpGraph('pnm_one_op', type, domain, stored, attrs, opts);
   const opset = opts.opset ?? 23;
   return { ...run, op, stored, opset, worst: worstPnmBoundRatio(op, stored, run.got, run.want, opset) };
 }

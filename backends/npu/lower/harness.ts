@@ -36,13 +36,13 @@
 // 4 KiB boundary; floats are stored as f16, integers and bool as i32
 // (DramTensor in types.ts).
 
-import { isFloat, roundF16, type DType } from '../../../ir/dtype.js';
+import { isFloat, type DType } from '../../../ir/dtype.js';
 import { fail, q } from '../../../ir/diagnostics.js';
-import { ConstantData, Graph, Op, Value, type AttrValue } from '../../../ir/graph.js';
+import type { Graph, Op } from '../../../ir/graph.js';
 import { Tensor, sizeOf } from '../../../ir/tensor.js';
 import type { TensorType } from '../../../ir/types.js';
+import { oneOpGraph, roundToF16, type HarnessAttr } from '../../common/one-op.js';
 import '../../../ir/ops/index.js';
-import { inferShapes } from '../../../compiler/passes/infer-shapes.js';
 import { runGraph } from '../../../compiler/reference/interpreter.js';
 import { loadHardware } from '../../../runtime-sim/hardware/index.js';
 import type { Hardware } from '../../../runtime-sim/hardware/types.js';
@@ -54,7 +54,7 @@ import './index.js';
 import { loweringFor } from './registry.js';
 import type { DramTensor, LowerContext } from './types.js';
 
-export type HarnessAttr = number | number[] | string | AttrValue;
+export type { HarnessAttr } from '../../common/one-op.js';
 
 export interface HarnessOptions {
   hw?: string;
@@ -81,8 +81,7 @@ export interface LoweredOp {
   program: NpuProgram;
 }
 
-/** A float attribute (a plain integer number would be an int one). */
-export const F = (value: number): AttrValue => ({ kind: 'float', value });
+export { F } from '../../common/one-op.js';
 
 const DRAM_ALIGN = 4096;
 const HW_CACHE = new Map<string, Hardware>();
@@ -93,45 +92,14 @@ function hardware(name: string): Hardware {
   return hw;
 }
 
-function attrMap(attrs: Record<string, HarnessAttr>): Map<string, AttrValue> {
-  const one = (v: HarnessAttr): AttrValue => {
-    if (typeof v === 'number') return Number.isInteger(v) ? { kind: 'int', value: v } : { kind: 'float', value: v };
-    if (typeof v === 'string') return { kind: 'string', value: v };
-    if (Array.isArray(v)) return { kind: 'ints', value: v };
-    return v;
-  };
-  return new Map(Object.entries(attrs).map(([k, v]) => [k, one(v)]));
-}
 
 /** The NPU's storage type for an IR dtype. */
 export const npuStorage = (d: DType): 'f16' | 'i32' => (isFloat(d) ? 'f16' : 'i32');
 
 /** Floats rounded to f16, as the NPU stores them; other tensors unchanged. */
-export function roundForNpu(t: Tensor): Tensor {
-  if (!isFloat(t.dtype)) return t;
-  const r = new Tensor(t.dtype, t.shape);
-  for (let i = 0; i < t.size; i++) r.data[i] = roundF16(t.data[i]!);
-  return r;
-}
+export const roundForNpu = roundToF16;
 
 /** A one-op graph: inputs become graph inputs (or constants with `consts`), shapes inferred. */
-function oneOpGraph(type: string, domain: string, inputs: readonly (TensorType | Tensor | null)[], attrs: Record<string, HarnessAttr>, opts: HarnessOptions): { graph: Graph; op: Op } {
-  const g = new Graph('npu_one_op', new Map([['', opts.opset ?? 23], ['pimc', 1]]));
-  const vals = inputs.map((t, i) => {
-    if (!t) return null;
-    const v = new Value(`in${i}`, { dtype: t.dtype, shape: [...t.shape] });
-    if (opts.consts?.includes(i)) {
-      if (!(t instanceof Tensor)) throw new Error(`internal: constant input ${i} needs data`);
-      return g.addConstant(v, ConstantData.of(t));
-    }
-    return g.addInput(v);
-  });
-  const outs = Array.from({ length: opts.outputs ?? 1 }, (_, i) => new Value(`out${i}`));
-  const op = g.addOp(new Op({ name: 'n', type, domain, inputs: vals, outputs: outs, attrs: attrMap(attrs) }));
-  g.outputs.push(...outs);
-  inferShapes(g);
-  return { graph: g, op };
-}
 
 function concreteShape(t: TensorType | undefined, what: string): number[] {
   if (!t || t.shape.some((d) => typeof d !== 'number')) fail('PIMC1102', `${what} has no concrete shape; the NPU lowering needs one`);
@@ -142,7 +110,7 @@ function concreteShape(t: TensorType | undefined, what: string): number[] {
 export function lowerOneOp(type: string, domain: string, inputs: readonly (TensorType | Tensor | null)[], attrs: Record<string, HarnessAttr> = {}, opts: HarnessOptions = {}): LoweredOp {
   const hw = hardware(opts.hw ?? 'npu');
   if (!hw.npu) fail('PIMC1102', `hardware ${q(hw.name)} has no NPU`);
-  const { graph, op } = oneOpGraph(type, domain, inputs, attrs, opts);
+  const { graph, op } = oneOpGraph('npu_one_op', type, domain, inputs, attrs, opts);
   let next = 0;
   const place = (bytes: number): number => {
     const a = next;
