@@ -24,22 +24,17 @@ import { sizeOf } from '../../ir/tensor.js';
 import type { Hardware } from '../../runtime-sim/hardware/types.js';
 import type { NpuProgram } from '../../backends/npu/instr.js';
 import { loweringFor } from '../../backends/npu/lower/index.js';
-import type { DramTensor } from '../../backends/npu/lower/types.js';
 import type { PnmProgram } from '../../backends/cxl-pnm/instr.js';
 import '../../backends/cxl-pnm/lower/index.js';
 import { pnmLoweringFor } from '../../backends/cxl-pnm/lower/registry.js';
 import type { PnmTensor } from '../../backends/cxl-pnm/lower/types.js';
+import type { ExecCopy } from '../../runtime-sim/runtime/machine-exec.js';
 import type { PimWork } from '../../runtime-sim/runtime/pim-exec.js';
 import { isAlias, planDram, staticShape, type DramPlan } from './dram-plan.js';
 import { PimCodegen, type PimCode } from './pim-steps.js';
 
-/** A copy between the NPU's DRAM and the expander (over the CXL link). */
-export interface LinkCopy {
-  value: string;
-  dram: DramTensor;
-  pnm: PnmTensor;
-  toDevice: boolean;
-}
+/** A copy between the NPU's DRAM and the expander (over the CXL link): what the runtime executes. */
+export type LinkCopy = ExecCopy;
 
 export type Step =
   | { device: 'npu'; op: Op; program: NpuProgram }
