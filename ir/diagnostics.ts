@@ -86,6 +86,12 @@ export const DIAGNOSTICS = {
   PIMC1204: 'malformed PNM descriptor or tensor table entry',
   PIMC1205: 'PNM assembly text does not parse',
   PIMC1206: 'op shape or attribute the PNM lowering does not support',
+  // 13xx: bundles (pimc compile / pimc simulate)
+  PIMC1301: 'not a pimc bundle (no readable manifest.json)',
+  PIMC1302: 'bundle format version not supported',
+  PIMC1303: 'bundle file missing, truncated or corrupt',
+  PIMC1304: 'bundle weights refer to a model file that is missing or changed',
+  PIMC1305: 'output path exists and is not a bundle',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;

@@ -30,6 +30,7 @@ import { simulateModel, type SimulateReport } from './simulate.js';
 
 export const VERIFY_SCHEMA = 'pimc.verify/1';
 const U16 = 2 ** -11;
+export const TOLERANCE_RULE = 'per output: depth x 2^-11 x max|expected|, depth = ops on the longest path from the inputs (one FP16 store each)';
 
 export interface VerifyOptions {
   hw?: string | Hardware;
@@ -85,10 +86,7 @@ export function verifyModel(model: string, o: VerifyOptions): { report: VerifyRe
     const fromFile = expected.get(v.name);
     const want = fromFile ?? sim.reference.get(v.name)!;
     if (fromFile && fromFile.size !== got.size) fail('PIMC0605', `output_N.pb for ${q(v.name)} has ${fromFile.size} elements; the model computes ${got.size}`);
-    const depth = depths.get(v) ?? 0;
-    const { err, scale } = maxError(got, want);
-    const tolerance = depth * U16 * scale;
-    return { name: v.name, shape: [...got.shape], against: fromFile ? 'test data' : 'reference', maxAbsError: err, tolerance, depth, ok: err <= tolerance };
+    return judgeOutput(v.name, got, want, depths.get(v) ?? 0, fromFile ? 'test data' : 'reference');
   });
   return {
     sim,
@@ -104,9 +102,16 @@ export function verifyModel(model: string, o: VerifyOptions): { report: VerifyRe
       secondsByDevice: sim.run.secondsByDevice,
       outputs,
       ...(sim.perOp ? { perOp: { checked: sim.perOp.checked, unchecked: sim.perOp.unchecked, firstFailure: sim.perOp.firstFailure ? { ...sim.perOp.firstFailure, ratio: sim.perOp.firstFailure.ratio! } : null } } : {}),
-      tolerance: 'per output: depth x 2^-11 x max|expected|, depth = ops on the longest path from the inputs (one FP16 store each)',
+      tolerance: TOLERANCE_RULE,
     },
   };
+}
+
+/** An output against what is expected, within depth x 2^-11 x max |expected|. */
+export function judgeOutput(name: string, got: Tensor, want: Tensor, depth: number, against: VerifiedOutput['against']): VerifiedOutput {
+  const { err, scale } = maxError(got, want);
+  const tolerance = depth * U16 * scale;
+  return { name, shape: [...got.shape], against, maxAbsError: err, tolerance, depth, ok: err <= tolerance };
 }
 
 /** Ops (aliases excluded: they store nothing) on the longest path from the graph inputs to each value. */

@@ -22,3 +22,14 @@ export function parseList(flag: string, v: string): string[] {
   if (items.length === 0) fail('PIMC0703', `${flag} wants a comma-separated list, got ${q(v)}`);
   return items;
 }
+
+/** --dims name=size,name=size */
+export function parseDims(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of parseList('--dims', v)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$/.exec(item);
+    if (!m) fail('PIMC0703', `--dims wants name=size pairs, got ${q(item)}`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fail, q } from '../../ir/diagnostics.js';
 import { isFloat } from '../../ir/dtype.js';
-import type { Graph } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { decodeTensorFile, encodeTensorFile } from '../frontend/tensor-proto.js';
 
@@ -23,11 +22,17 @@ function numbered(dir: string, prefix: string): string[] {
     .map((x) => path.join(dir, x.f));
 }
 
+/** What readTensors needs of a graph: the names of its inputs and outputs. */
+export interface NamedIo {
+  inputs: readonly { name: string }[];
+  outputs: readonly { name: string }[];
+}
+
 /**
  * Reads the tensors of a folder for a graph's inputs (or outputs). A file's
  * tensor name picks the value it feeds; unnamed tensors go by position.
  */
-export function readTensors(dir: string, g: Graph, which: 'input' | 'output'): Map<string, Tensor> {
+export function readTensors(dir: string, g: NamedIo, which: 'input' | 'output'): Map<string, Tensor> {
   const files = numbered(dir, which);
   const values = which === 'input' ? g.inputs : g.outputs;
   const wanted = new Set(values.map((v) => v.name));

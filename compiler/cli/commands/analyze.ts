@@ -6,17 +6,7 @@ import { formatSeconds } from '../../placement/explain.js';
 
 const ANALYZE_SCHEMA = 'pimc.analyze/1';
 import { printJson, progress, progressDone, type CliIO } from '../io.js';
-import { parseList, parsePositiveInt } from '../options.js';
-
-function parseDims(v: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const item of parseList('--dims', v)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$/.exec(item);
-    if (!m) fail('PIMC0703', `--dims wants name=size pairs, got ${JSON.stringify(item)}`);
-    out[m[1]!] = Number(m[2]);
-  }
-  return out;
-}
+import { parseDims, parseList, parsePositiveInt } from '../options.js';
 
 function summary(io: CliIO, s: ScenarioReport[], devices: string[]): void {
   const names = s[0]?.baselines.map((b) => b.name) ?? [];
