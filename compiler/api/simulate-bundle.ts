@@ -28,8 +28,12 @@ import { writeFileAtomic, writeFilesAtomic } from './files.js';
 export const SIMULATE_SCHEMA = 'pimc.simulate/1';
 
 export interface SimulateBundleOptions {
-  /** Folder with input_N.pb (and output_N.pb to compare with), or the tensors by input name. */
-  inputs: string | ReadonlyMap<string, Tensor>;
+  /**
+   * Folder with input_N.pb (and output_N.pb to compare with), or the tensors
+   * by input name. Timing only needs none: the time does not depend on the
+   * values (a 7B model's KV caches need not be made to be timed).
+   */
+  inputs?: string | ReadonlyMap<string, Tensor>;
   /** false: timing only (no weights, no numbers, no outputs). */
   functional?: boolean;
   /** Write the outputs here as output_N.pb. */
@@ -69,9 +73,10 @@ export function simulateBundle(dir: string, o: SimulateBundleOptions): { report:
   const b = readBundle(dir);
   const m = b.manifest;
   const functional = o.functional ?? true;
-  const feeds = typeof o.inputs === 'string' ? readTensors(o.inputs, m, 'input') : new Map(o.inputs);
+  if (o.inputs === undefined && functional) fail('PIMC0601', `simulating bundle ${q(dir)} needs its inputs (or timing only)`);
+  const feeds = typeof o.inputs === 'string' ? readTensors(o.inputs, m, 'input') : new Map(o.inputs ?? []);
   const expected = typeof o.inputs === 'string' && functional ? readTensors(o.inputs, m, 'output') : new Map<string, Tensor>();
-  for (const x of m.inputs) {
+  for (const x of o.inputs === undefined ? [] : m.inputs) {
     const t = feeds.get(x.name);
     if (!t) fail('PIMC0601', `no tensor for input ${q(x.name)} of bundle ${q(dir)}`);
     if (t.shape.length !== x.shape.length || t.shape.some((d, i) => d !== x.shape[i])) {
@@ -82,7 +87,7 @@ export function simulateBundle(dir: string, o: SimulateBundleOptions): { report:
 
   const npu = new NpuMemory(b.hw);
   const pnm = b.hw.pnm ? new PnmMemory(b.hw) : undefined;
-  for (const x of m.inputs) writeDram(npu, x.dram, feeds.get(x.name)!);
+  if (functional) for (const x of m.inputs) writeDram(npu, x.dram, feeds.get(x.name)!);
   o.onProgress?.('load', 0, 1);
   if (functional) b.loadWeights(npu);
   const pim = b.pimLoads ? newPimState(b.hw) : undefined;

@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { printJson, progress, progressDone, type CliIO } from '../io.js';
 
-interface SimulateFlags { inputs: string; outputs?: string; trace?: string; timingOnly?: boolean; json?: boolean }
+interface SimulateFlags { inputs?: string; outputs?: string; trace?: string; timingOnly?: boolean; json?: boolean }
 
 export function registerSimulate(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
     .command('simulate')
     .description('run a bundle (pimc compile) on the simulated machine; compare with output_N.pb when the inputs folder has them')
     .argument('<bundle>', 'bundle folder written by pimc compile')
-    .requiredOption('--inputs <dir>', 'folder with input_N.pb (and output_N.pb to compare with)')
+    .option('--inputs <dir>', 'folder with input_N.pb (and output_N.pb to compare with); not needed with --timing-only')
     .option('--outputs <dir>', 'write the outputs as output_N.pb')
     .option('--trace <file>', 'write a Chrome/Perfetto trace of the run (open in ui.perfetto.dev)')
     .option('--timing-only', 'time every command without computing numbers (no weights are read)')
@@ -17,7 +17,7 @@ export function registerSimulate(program: Command, io: CliIO, setExit: (code: nu
     .action(async (bundle: string, o: SimulateFlags) => {
       const { simulateBundle } = await import('../../api/simulate-bundle.js');
       const { report } = simulateBundle(bundle, {
-        inputs: o.inputs,
+        ...(o.inputs ? { inputs: o.inputs } : {}),
         functional: !o.timingOnly,
         ...(o.outputs ? { outputs: o.outputs } : {}),
         ...(o.trace ? { trace: o.trace } : {}),
