@@ -35,7 +35,9 @@ export function planElementwise(g: PimGeometry, op: ElementwiseOp, size: number)
   const tiles = Math.ceil(size / tile);
   const slots = Math.ceil(tiles / (g.pch * g.pcus * 2));
   const rows = Math.ceil(slots / TILES_PER_ROW);
-  if (3 * rows > g.dataRows) fail('PIMC0703', `${size} elements need ${3 * rows} rows per bank; HBM-PIM banks have ${g.dataRows} usable rows`);
+  // operands A, B and the result C one after the other, inside one range of PIM data rows
+  const range = Math.max(0, ...g.dataRanges.map(([s, e]) => e - s));
+  if (3 * rows > range) fail('PIMC0703', `${size} elements need ${3 * rows} rows per bank; HBM-PIM banks have ${g.dataRows} usable rows, at most ${range} in one range`);
   return { op, size, slots, rows, base: { a: 0, b: rows, c: 2 * rows } };
 }
 

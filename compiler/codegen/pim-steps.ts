@@ -4,13 +4,17 @@
 // the model runs (loads).
 //
 // 1. Bank rows. Every pseudo-channel has the same rows for PIM data (RA12 =
-//    0: geometry.dataRows). Matrices that stay in the banks (Linear weights,
-//    KV caches, constant element-wise operands) get their own region from
-//    row 0 up, each starting on an even row (a GEMV tile's two rows are an
-//    even-odd pair); element-wise operands and results written per call
-//    share a region at the top. One allocator for all pseudo-channels: a
-//    matrix on a few of them reserves its rows on all (simple, wasteful for
-//    big models). Running out is PIMC0703 naming the op.
+//    0: geometry.dataRanges, rows 0-4095 and 8192-12287 with 16K rows per
+//    bank). Matrices that stay in the banks (Linear weights, KV caches,
+//    constant element-wise operands) get their own region, first-fit from
+//    the bottom of either range and never across a range boundary, each
+//    starting on an even row (a GEMV tile's two rows are an even-odd pair);
+//    element-wise operands and results written per call share a region at
+//    the top of the last range (PimRows, backends/hbm-pim/geometry.ts; the
+//    placement checks its capacity with the same allocator). One allocator
+//    for all pseudo-channels: a matrix on a few of them reserves its rows on
+//    all (simple, wasteful for big models). Running out is PIMC0703 naming
+//    the op.
 // 2. pimc.Linear / MatMul / Gemm with a constant weight: W^T (m = N outputs,
 //    n = K inputs) as a GEMV matrix on as few pseudo-channels as give the
 //    fewest output rounds; with pseudo-channels to spare, K is cut into
@@ -18,11 +22,11 @@
 //    the partial sums. The rows of x are the GEMV's input vectors (batched).
 //    Load: the weight slices. Step: a stream template per slice whose GRF_A
 //    bursts the runtime fills with x.
-// 3. KV caches: a region per attention (keyed by the pimc.Attention op that
-//    reads the cache, whatever its device) holding K_h and V_h^T of every KV
-//    head in the layout of backends/hbm-pim/attention.ts, one copy per cache
-//    batch. A KvAppend on PIM is one of its two halves: load lays out the past
-//    (a graph input: resident from earlier steps), the step appends the new
+// 3. KV caches: a region per attention and cache batch (keyed by the
+//    pimc.Attention op that reads the cache, whatever its device) holding K_h
+//    and V_h^T of every KV head in the layout of backends/hbm-pim/attention.ts.
+//    A KvAppend on PIM is one of its two halves: load lays out the past (a
+//    graph input: resident from earlier steps), the step appends the new
 //    tokens with SB-mode writes of the bursts they touch. An Attention on PIM
 //    runs scores and context streams on the region; K or V that no KvAppend
 //    on PIM put there is laid out at load (graph inputs) or by the step.
@@ -35,7 +39,7 @@ import type { Graph, Op, Value } from '../../ir/graph.js';
 import { planAttention, type AttentionPlan } from '../../backends/hbm-pim/attention.js';
 import { elementwiseStream, planElementwise } from '../../backends/hbm-pim/elementwise.js';
 import { forEachGemvBurst, gemvEpilogue, gemvPasses, gemvPrologue, gemvReadBack, planGemv, type GemvPlan } from '../../backends/hbm-pim/gemv.js';
-import { pimGeometry, type PimGeometry } from '../../backends/hbm-pim/geometry.js';
+import { dataRangesText, gemvSplit, PimRows, pimGeometry, type PimGeometry } from '../../backends/hbm-pim/geometry.js';
 import { StreamBuilder } from '../../backends/hbm-pim/stream-builder.js';
 import type { DramTensor } from '../../backends/npu/lower/types.js';
 import type { Hardware } from '../../runtime-sim/hardware/types.js';
@@ -84,34 +88,33 @@ function withOp<T>(op: Op, f: () => T): T {
   }
 }
 
-/** Bank rows: resident regions from row 0 up (even-aligned), per-call scratch at the top. */
+/** Bank rows (PimRows: resident regions first-fit in the PIM data ranges, per-call scratch at the top of the last), running out naming the op. */
 class RowAllocator {
-  private next = 0;
-  private top = 0;
+  private readonly rows: PimRows;
 
-  constructor(readonly usable: number) {}
+  constructor(private readonly g: PimGeometry) {
+    this.rows = new PimRows(g.dataRanges);
+  }
+
+  get usable(): number {
+    return this.rows.usable;
+  }
 
   private full(op: Op, rows: number, what: string): never {
-    return fail('PIMC0703', `op ${q(op.name)} needs ${rows} rows per bank for ${what}, but HBM-PIM banks have ${this.usable} rows for PIM data and ${this.next + this.top} are taken; place fewer ops on pim (or smaller ones)`);
+    const { resident, perCall } = this.rows.used;
+    return fail('PIMC0703', `op ${q(op.name)} needs ${rows} rows per bank for ${what}, but HBM-PIM banks have ${this.usable} rows for PIM data (${dataRangesText(this.g)}, RA12 = 0) and ${resident + perCall} are taken (at most ${this.rows.largestFree} left in one range); place fewer ops on pim (or smaller ones)`);
   }
 
   resident(rows: number, op: Op, what: string): number {
-    const r = even(rows);
-    if (this.next + r + this.top > this.usable) this.full(op, r, what);
-    const at = this.next;
-    this.next += r;
-    return at;
+    return this.rows.resident(rows) ?? this.full(op, even(rows), what);
   }
 
   perCall(rows: number, op: Op, what: string): number {
-    const r = even(rows);
-    if (this.next + r > this.usable) this.full(op, r, what);
-    this.top = Math.max(this.top, r);
-    return this.usable - r;
+    return this.rows.perCall(rows) ?? this.full(op, even(rows), what);
   }
 
   get used(): { resident: number; perCall: number } {
-    return { resident: this.next, perCall: this.top };
+    return this.rows.used;
   }
 }
 
@@ -243,7 +246,7 @@ export class PimCodegen {
 
   constructor(private readonly graph: Graph, hw: Hardware, private readonly dram: DramPlan) {
     this.geometry = pimGeometry(hw);
-    this.rows = new RowAllocator(this.geometry.dataRows);
+    this.rows = new RowAllocator(this.geometry);
     for (const op of graph.ops) for (const v of op.inputs) if (v) this.consumers.set(v, [...(this.consumers.get(v) ?? []), op]);
   }
 
@@ -291,11 +294,8 @@ export class PimCodegen {
     // as few pseudo-channels as still give the fewest rounds of outputs; with
     // pseudo-channels to spare, the inputs are cut into slices of whole tiles,
     // each on its own group, and the host adds the partial sums (the split
-    // the placement's cost model assumes, compiler/placement/pim-cost.ts)
-    const pchs = Math.min(g.pch, Math.ceil(n / (g.pcus * g.rowsPerPcu)));
-    const tiles = Math.ceil(k / g.inputTile);
-    const perSlice = Math.ceil(tiles / Math.max(1, Math.min(Math.floor(g.pch / pchs), tiles))) * g.inputTile;
-    const cuts = range(Math.ceil(k / perSlice)).map((i) => [i * perSlice, Math.min(k, (i + 1) * perSlice)] as const);
+    // the placement's cost model and capacity check assume, compiler/placement)
+    const { pchs, perSlice, cuts } = gemvSplit(g, k, n);
     const need = withOp(op, () => planGemv(g, n, perSlice, vectors, { pchs })).rowsUsed;
     const rowBase = this.rows.resident(need, op, `its ${k} x ${n} weight and ${vectors} result row(s)`);
     const slices = cuts.map(([k0, k1], i) => {
@@ -316,7 +316,8 @@ export class PimCodegen {
     const shape = { hq: dims.hq * dims.sq, hkv: dims.hkv, skv: dims.skv, hd: dims.hd };
     const plan = withOp(key, () => planAttention(g, shape));
     const size = even(Math.max(...plan.heads.map((h) => Math.max(h.k.rowBase + h.k.rowsUsed, h.v.rowBase + h.v.rowsUsed))));
-    const base = this.rows.resident(size * dims.kb, key, `the KV cache of ${dims.hkv} heads x ${dims.skv} keys x ${dims.hd}`);
+    // one region per cache batch (each inside one range of PIM data rows)
+    const bases = range(dims.kb).map((bi) => this.rows.resident(size, key, `the KV cache of ${dims.hkv} heads x ${dims.skv} keys x ${dims.hd}${dims.kb > 1 ? ` (batch ${bi} of ${dims.kb})` : ''}`));
     const at = (by: number): AttentionPlan => ({
       shape: plan.shape,
       group: plan.group,
@@ -327,7 +328,7 @@ export class PimCodegen {
         v: planGemv(g, h.v.m, h.v.n, h.v.vectors, { pchs: h.pchs, rowBase: h.v.rowBase + by }),
       })),
     });
-    const r = { dims, plans: range(dims.kb).map((bi) => at(base + bi * size)) };
+    const r = { dims, plans: bases.map(at) };
     this.regions.set(key, r);
     return r;
   }

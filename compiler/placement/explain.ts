@@ -38,7 +38,7 @@ function adjacent(p: Problem): Edge[][] {
 }
 
 /** Movement cost of node i on device d given its neighbours' devices. */
-function movementAt(p: Problem, i: number, d: Device, assignment: readonly Device[]): number {
+export function movementAt(p: Problem, i: number, d: Device, assignment: readonly Device[]): number {
   let t = p.hostSeconds(i, d);
   for (const e of adjacent(p)[i]!) {
     if (e.to === i) t += p.edgeSeconds(e, assignment[e.from]!, d);
@@ -54,6 +54,8 @@ export function explainNode(p: Problem, i: number, assignment: readonly Device[]
   const mine = est.get(d)!;
   if (w.kind === 'view') return 'a view: moves no data';
   if (pinned) return `pinned to ${d} by the placement file`;
+  const full = d !== 'pim' ? p.pimFull?.get(i) : undefined;
+  if (full) return full;
   if (est.size === 1) return `only the ${d.toUpperCase()} can run a ${w.kind} op`;
   const others = [...est.entries()].filter(([o]) => o !== d);
   const fastest = others.reduce((a, b) => (b[1].seconds < a[1].seconds ? b : a));

@@ -1,7 +1,10 @@
 // What the physics says must show in the decisions, on builder models of real
 // sizes (weights left as sparse holes: placement needs only shapes):
-// - decode, batch 1: weight GEMVs and attention run in the PIM banks;
-// - as the batch grows, weight GEMVs move to the NPU, attention stays in memory;
+// - decode, batch 1: weight GEMVs and attention run in the PIM banks, as far
+//   as the rows PIM can execute on hold them (a 7B model's weights do not all
+//   fit: the rest run on the NPU, and nothing left there would have fit);
+// - as the batch grows, weight GEMVs move to the NPU, attention stays in
+//   memory (as far as its rows hold the caches);
 // - prefill runs on the NPU.
 // And the optimal placement is never worse than a baseline, and strictly
 // better than each baseline somewhere in the grid.
@@ -13,6 +16,7 @@ import { buildModel } from '../../examples/builders/index.js';
 import type { Graph } from '../../ir/graph.js';
 import { loadHardware } from '../../runtime-sim/hardware/load.js';
 import { loadModel } from '../api/model.js';
+import { fitPim } from './pim-capacity.js';
 import { placeScenario, type PlacementResult } from './place.js';
 
 const hw = loadHardware('npu+hbm-pim');
@@ -33,17 +37,35 @@ function devicesOfKind(r: PlacementResult, kind: string): Set<string> {
   return new Set(r.problem.nodes.flatMap((w, i) => (w.kind === kind ? [r.chosen.assignment[i]!] : [])));
 }
 
+/** Nodes of a kind on the NPU that would not fit the PIM rows beside what the placement keeps there. */
+function noneWouldFit(r: PlacementResult, kind: string): void {
+  const a = r.chosen.assignment;
+  expect(fitPim(r.problem, hw, a).fits).toBe(true);
+  r.problem.nodes.forEach((w, i) => {
+    if (w.kind !== kind || a[i] !== 'npu') return;
+    const more = [...a];
+    more[i] = 'pim';
+    expect(fitPim(r.problem, hw, more).fits, w.op.name).toBe(false);
+  });
+}
+
 describe.each(['llama2-7b', 'midm-7b'])('%s', (preset) => {
-  it('decode at batch 1: weight GEMVs and attention on PIM', () => {
+  it('decode at batch 1: weight GEMVs on PIM as far as its rows hold (8 GiB with RA12 = 0 for 12+ GiB of weights), the rest on the NPU; attention on PIM', () => {
     const r = placeScenario(graphs.get(`${preset}-decode`)!, hw, { batch: 1, kvLen: 1024 });
-    expect(devicesOfKind(r, 'linear')).toEqual(new Set(['pim']));
+    expect(devicesOfKind(r, 'linear')).toEqual(new Set(['pim', 'npu']));
     expect(devicesOfKind(r, 'attention')).toEqual(new Set(['pim']));
+    const onPim = r.problem.nodes.filter((w, i) => w.kind === 'linear' && r.chosen.assignment[i] === 'pim');
+    expect(onPim.reduce((s, w) => s + w.bytes.weights, 0)).toBeLessThanOrEqual(8 * 2 ** 30);
+    expect(onPim.length).toBeGreaterThan(r.problem.nodes.filter((w) => w.kind === 'linear').length / 2);
+    noneWouldFit(r, 'linear');
+    expect(r.binding.notes.join(' ')).toMatch(/pim rows full: 8192 rows per bank/);
   });
 
-  it('decode at batch 64: weight GEMVs on the NPU, attention stays on PIM', () => {
+  it('decode at batch 64: weight GEMVs on the NPU, attention on PIM as far as its rows hold its caches', () => {
     const r = placeScenario(graphs.get(`${preset}-decode`)!, hw, { batch: 64, kvLen: 1024 });
     expect(devicesOfKind(r, 'linear')).toEqual(new Set(['npu']));
-    expect(devicesOfKind(r, 'attention')).toEqual(new Set(['pim']));
+    expect(devicesOfKind(r, 'attention')).toContain('pim');
+    noneWouldFit(r, 'attention');
   });
 
   it('prefill runs on the NPU', () => {

@@ -10,15 +10,19 @@ import { analyzeOps, FLOAT_STORAGE_BYTES, type OpWork } from '../analysis/op-cos
 import { bindScenario, type Binding, type Scenario } from '../analysis/scenario.js';
 import { CostModel } from './cost-model.js';
 import { buildProblem, score, type Problem, type Score } from './problem.js';
-import { solvePlacement, type Pins } from './solve.js';
+import { formatSeconds } from './explain.js';
+import { fitPim, itemRowsText, itemsText, pimItems, type PimFit, type PimItem } from './pim-capacity.js';
+import { solvePlacement, type Pins, type Solution } from './solve.js';
+import { pimGeometry } from '../../backends/hbm-pim/geometry.js';
 
 export type BaselineName = 'all-npu' | 'attacc' | 'all-pim';
 
 export const BASELINE_DOC: Record<BaselineName, string> = {
   'all-npu': 'every op on the NPU',
-  attacc: 'attention (and its KV-cache append) on PIM, the rest on the NPU (the AttAcc rule)',
-  'all-pim': 'every op PIM can legally run on PIM, the rest on the NPU',
+  attacc: 'attention (and its KV-cache append) on PIM as far as the PIM rows hold, the rest on the NPU (the AttAcc rule)',
+  'all-pim': 'every op PIM can legally run on PIM as far as the PIM rows hold, the rest on the NPU',
 };
+// attacc and all-pim keep on pim only what fits its rows (capBaseline)
 
 export interface Placed {
   name: string;
@@ -71,15 +75,71 @@ export function placeScenario(g: Graph, hw: Hardware, scenario: Scenario, pins: 
   const work = analyzeOps(g, binding);
   const kvInCxl = kvLivesInCxl(hw, work, devices, binding.notes);
   const problem = buildProblem(g, work, new CostModel(hw, { kvInCxl }), devices, kvInCxl);
-  const sol = solvePlacement(problem, resolvePins(problem, pins, g));
+  const pinned = resolvePins(problem, pins, g);
+  let sol = solvePlacement(problem, pinned);
+  const items = devices.includes('pim') ? pimItems(problem, pimGeometry(hw)) : [];
+  if (items.length) sol = fitPimRows(problem, hw, items, sol, pinned, binding.notes);
   const chosen = { name: pins.size ? 'pinned' : 'optimal', assignment: sol.assignment, score: score(problem, sol.assignment) };
   const baselines: Placed[] = [];
   for (const name of ['all-npu', 'attacc', 'all-pim'] as BaselineName[]) {
     if (name !== 'all-npu' && !devices.includes('pim')) continue;
-    const a = baseline(problem, name);
+    let a = baseline(problem, name);
+    if (a && items.length) a = capBaseline(problem, hw, items, a);
     if (a) baselines.push({ name, assignment: a, score: score(problem, a) });
   }
   return { binding, problem, chosen, baselines, maxStates: sol.maxStates };
+}
+
+/**
+ * PIM capacity (legality, not profit; pim-capacity.ts): the weights, KV
+ * caches and operands the placement keeps in the PIM banks must fit the rows
+ * with RA12 = 0. When the optimum needs more, the items with the least time
+ * saved per row may not use pim and the placement is solved again without
+ * them (until it fits); the notes say so, and --explain gives the reason on
+ * each op moved.
+ */
+function fitPimRows(p: Problem, hw: Hardware, items: PimItem[], sol: Solution, pins: Pins, notes: string[]): Solution {
+  const pinned = new Set(pins.keys());
+  const excluded = new Map<number, Set<Device>>();
+  const moved: PimItem[] = [];
+  const reasons = new Map<number, string>();
+  let first: PimFit | undefined;
+  let fit: PimFit;
+  for (;;) {
+    fit = fitPim(p, hw, sol.assignment, pinned, items);
+    first ??= fit;
+    if (fit.fits || fit.evicted.length === 0) break;
+    for (const it of fit.evicted) {
+      moved.push(it);
+      const what = it.kind === 'weights' ? 'its weights need' : it.kind === 'kv' ? 'its KV cache needs' : 'its operands need';
+      for (const i of it.nodes) {
+        excluded.set(i, new Set<Device>(['pim']));
+        const s = fit.saving.get(i);
+        const gain = s === undefined ? '' : s > 0 ? `on pim it would save ${formatSeconds(s)}, but ` : 'it saves no time on pim by itself, and ';
+        reasons.set(i, `pim rows full (${fit.usable} rows per bank for PIM data, ${fit.ranges}): ${gain}${what} ${itemRowsText(it)}; the ops kept on pim save more time per row`);
+      }
+    }
+    sol = solvePlacement(p, pins, excluded);
+  }
+  if (!fit.fits) {
+    notes.push(`pim rows full: the ops pinned to pim need ${fit.need} rows per bank, more than the ${fit.usable} for PIM data (${fit.ranges}, RA12 = 0); code generation will fail (PIMC0703)`);
+  } else if (moved.length) {
+    notes.push(
+      `pim rows full: ${first.usable} rows per bank for PIM data (${first.ranges}, RA12 = 0); the placement without that limit keeps ${first.need} there. ` +
+      `Kept on pim, by time saved per row: ${itemsText(fit.kept)} (${fit.need} rows); off pim instead: ${itemsText(moved)} ` +
+      '(in the rows PIM cannot execute on, read over the external bus)',
+    );
+    p.pimFull = reasons;
+  }
+  return sol;
+}
+
+/** A baseline keeps on pim only what fits its rows (the same greedy); the rest runs on the NPU. */
+function capBaseline(p: Problem, hw: Hardware, items: PimItem[], a: Device[]): Device[] {
+  const fit = fitPim(p, hw, a, new Set(), items);
+  if (fit.fits) return a;
+  const off = new Set(fit.evicted.flatMap((it) => it.nodes));
+  return a.map((d, i) => (d === 'pim' && off.has(i) ? 'npu' : d));
 }
 
 /**

@@ -37,6 +37,8 @@ export interface Problem {
   edgeSeconds(e: Edge, from: Device, to: Device): number;
   /** Seconds for node i on device d to deliver its graph outputs to the host. */
   hostSeconds(i: number, d: Device): number;
+  /** Nodes the chosen placement keeps off pim because the PIM rows are full, with why (placeScenario sets it). */
+  pimFull?: Map<number, string>;
 }
 
 export function buildProblem(g: Graph, work: readonly OpWork[], cost: CostModel, devices: readonly Device[], kvInCxl = false): Problem {

@@ -35,7 +35,10 @@ interface Entry {
 /** Optional per-node constraint: the only device allowed. */
 export type Pins = ReadonlyMap<number, Device>;
 
-export function solvePlacement(p: Problem, pins: Pins = new Map()): Solution {
+/** Optional per-node exclusions: devices a node may not take (e.g. pim when its rows are full); pins win. */
+export type Excluded = ReadonlyMap<number, ReadonlySet<Device>>;
+
+export function solvePlacement(p: Problem, pins: Pins = new Map(), excluded: Excluded = new Map()): Solution {
   const n = p.nodes.length;
   const incoming: Edge[][] = p.nodes.map(() => []);
   const lastReader = new Array<number>(n).fill(-1);
@@ -43,7 +46,13 @@ export function solvePlacement(p: Problem, pins: Pins = new Map()): Solution {
     incoming[e.to]!.push(e);
     lastReader[e.from] = Math.max(lastReader[e.from]!, e.to);
   }
-  const options = p.legal.map((l, i) => (pins.has(i) ? [pins.get(i)!] : l));
+  const options = p.legal.map((l, i) => {
+    if (pins.has(i)) return [pins.get(i)!];
+    const no = excluded.get(i);
+    const left = no ? l.filter((d) => !no.has(d)) : l;
+    if (left.length === 0) throw new Error(`internal: node ${p.nodes[i]!.op.name} has no device left`);
+    return left;
+  });
 
   let frontier: number[] = [];
   let layer = new Map<string, Entry>([['', { cost: 0, prev: '', device: 'npu' }]]);
