@@ -24,7 +24,7 @@
 import { fail } from '../../ir/diagnostics.js';
 import { BankStore, LANES } from '../../runtime-sim/hbm/bank-store.js';
 import { CONFIG_COLS, ROWS, type PchStream } from '../../runtime-sim/hbm/stream.js';
-import type { PimGeometry } from './geometry.js';
+import { dataRangesText, inDataRange, type PimGeometry } from './geometry.js';
 import { controlWord, gemvProgram, programBursts } from './programs.js';
 import { FOLLOW_COL, FOLLOW_DATA, FOLLOW_ROW, StreamBuilder } from './stream-builder.js';
 
@@ -66,8 +66,8 @@ export function planGemv(g: PimGeometry, m: number, n: number, vectors = 1, o: {
   const weightRows = rounds * rowsPerRound;
   const rowsUsed = weightRows + vectors * rounds;
   const resultRow = (v: number, r: number) => rowBase + weightRows + v * rounds + r;
-  if (rowBase + rowsUsed > g.dataRows) {
-    fail('PIMC0703', `a ${m} x ${n} GEMV over ${vectors} vectors needs rows ${rowBase}..${rowBase + rowsUsed} per bank; HBM-PIM banks have ${g.dataRows} usable rows (split it)`);
+  if (!inDataRange(g, rowBase, rowsUsed)) {
+    fail('PIMC0703', `a ${m} x ${n} GEMV over ${vectors} vectors needs rows ${rowBase}..${rowBase + rowsUsed} per bank in one range of PIM data rows; HBM-PIM banks have ${dataRangesText(g)} (split it)`);
   }
   return { m, n, vectors, pchs, rowBase, rounds, tiles, evenTiles, oddTiles, rowsPerRound, rowsUsed, resultRow };
 }
@@ -107,22 +107,47 @@ export function weightBurst(p: GemvPlan, w: Uint16Array, out: number, in0: numbe
 }
 
 /**
- * Writes W (FP16 bits, m x n row-major) into the banks of the group's
- * pseudo-channels: forEachGemvBurst's placement, a DRAM row at a time (burst
- * c of a (round, tile) is column c mod 32 of row c div 32).
+ * Where W[out][in] is in a flat array of FP16 bits: offset + out * outStride
+ * + in * inStride. Row-major m x n is { offset: 0, outStride: n, inStride: 1 };
+ * a stored [K, N] weight read as its transpose has outStride 1, inStride N.
  */
-export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, stores: readonly BankStore[]): void {
-  const burst = new Uint16Array(LANES);
+export interface MatrixView {
+  offset: number;
+  outStride: number;
+  inStride: number;
+}
+
+/**
+ * Writes W (FP16 bits, m x n row-major, or as `view` says) into the banks of
+ * the group's pseudo-channels: forEachGemvBurst's placement, a DRAM row at a
+ * time (burst c of a (round, tile) is column c mod 32 of row c div 32).
+ */
+export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, stores: readonly BankStore[], view: MatrixView = { offset: 0, outStride: p.n, inStride: 1 }): void {
+  // With inputs strided (a transposed weight), a PCU's outputs are first
+  // gathered input by input (8 neighbours in memory each time) into rows of
+  // their own: each burst then copies 16 neighbours.
+  const strided = view.inStride !== 1;
+  const block = strided ? new Uint16Array(g.rowsPerPcu * p.n) : w;
   for (let round = 0; round < p.rounds; round++) {
     for (let pch = 0; pch < p.pchs; pch++) {
       const store = stores[pch]!;
       for (let k = 0; k < g.pcus; k++) {
         const outBase = outputRow(g, p, round, pch, k, 0);
         if (outBase >= p.m) continue;
+        let offset = view.offset;
+        let outStride = view.outStride;
+        let first = outBase;
+        if (strided) {
+          gather(w, view, outBase, Math.min(g.rowsPerPcu, p.m - outBase), p.n, block);
+          offset = 0;
+          outStride = p.n;
+          first = 0;
+        }
+        const m = Math.min(p.m, outBase + g.rowsPerPcu) - outBase + first;
         for (let tile = 0; tile < p.tiles; tile++) {
           const rowBase = p.rowBase + round * p.rowsPerRound + 2 * (tile >> 1);
           for (let half = 0; half < 2; half++) {
-            layoutRow(p, w, store.row(2 * k + (tile & 1), rowBase + half, true), outBase, tile * g.inputTile, half, burst);
+            layoutRow(m, p.n, block, offset, outStride, store.row(2 * k + (tile & 1), rowBase + half, true), first, tile * g.inputTile, half);
           }
         }
       }
@@ -130,23 +155,32 @@ export function layoutGemvWeights(g: PimGeometry, p: GemvPlan, w: Uint16Array, s
   }
 }
 
+/** block[j * n + i] = W[out0 + j][i] for j < rows, i < n. */
+function gather(w: Uint16Array, view: MatrixView, out0: number, rows: number, n: number, block: Uint16Array): void {
+  const { offset, outStride, inStride } = view;
+  for (let i = 0; i < n; i++) {
+    const at = offset + out0 * outStride + i * inStride;
+    for (let j = 0; j < rows; j++) block[j * n + i] = w[at + j * outStride]!;
+  }
+}
+
 /**
  * The 32 bursts of one DRAM row: burst c = half * 32 + col holds
- * W[outBase + c mod 8][in0 + (c div 8) * 16 .. +16], copied straight from W
- * when all 16 lanes are inside it (weightBurst's zero padding otherwise). A
- * function of its own, called per row: the compiler optimises it after a few
- * rows, not after a loop nest has run long enough to be replaced.
+ * W[outBase + c mod 8][in0 + (c div 8) * 16 .. +16], zero past the edges of
+ * W (weightBurst's padding). A function of its own, called per row: the
+ * compiler optimises it after a few rows, not after a loop nest has run long
+ * enough to be replaced.
  */
-function layoutRow(p: GemvPlan, w: Uint16Array, lanes: Uint16Array, outBase: number, in0: number, half: number, burst: Uint16Array): void {
+function layoutRow(m: number, n: number, w: Uint16Array, offset: number, outStride: number, lanes: Uint16Array, outBase: number, in0: number, half: number): void {
   for (let col = 0; col < 32; col++) {
     const c = half * 32 + col;
     const out = outBase + (c & 7);
     const first = in0 + (c >> 3) * 16;
-    const whole = out < p.m && first + 16 <= p.n;
-    const src = whole ? w : weightBurst(p, w, out, first, burst);
-    const from = whole ? out * p.n + first : 0;
+    const at = col * 16;
+    const from = offset + out * outStride + first;
     // 16 = LANES, as a literal: no module binding read in the innermost loop
-    for (let l = 0; l < 16; l++) lanes[col * 16 + l] = src[from + l]!;
+    if (out < m && first + 16 <= n) for (let l = 0; l < 16; l++) lanes[at + l] = w[from + l]!;
+    else for (let l = 0; l < 16; l++) lanes[at + l] = out < m && first + l < n ? w[from + l]! : 0;
   }
 }
 

@@ -18,6 +18,9 @@ export function modelAndInputs(model: string | Graph, inputs: string | ReadonlyM
   return { name, raw, feeds };
 }
 
+/** What the host reads and writes tensors with: the NPU's DRAM or the expander's memory (both store f16 and i32). */
+export type HostMemory = Pick<NpuMemoryApi, 'writeF16' | 'readF16' | 'writeI32' | 'readI32'>;
+
 /** Largest finite FP16 value. */
 const F16_MAX = 65504;
 
@@ -27,26 +30,52 @@ const F16_MAX = 65504;
  * masks as (1 - m) x -FLT_MAX) becomes +-65504, not an infinity that would
  * turn 0 x fill into NaN. Infinities and NaN stay what they are.
  */
-export function writeDram(mem: NpuMemoryApi, d: DramTensor, t: Tensor): void {
+export function writeDram(mem: HostMemory, d: DramTensor, t: Tensor): void {
   const n = t.data.length;
+  // typed copies in plain loops, a chunk at a time through one buffer: weights
+  // of whole models pass through here, and fresh memory is slow to touch
+  const chunk = Math.min(n, CHUNK);
+  if (n === 0) return d.dtype === 'f16' ? mem.writeF16(d.addr, new Float32Array(0)) : mem.writeI32(d.addr, new Float64Array(0));
   if (d.dtype === 'f16') {
-    // a typed copy in a plain loop: weights of whole models pass through here
-    const v = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const x = t.data[i]!;
-      v[i] = x > F16_MAX && x !== Infinity ? F16_MAX : x < -F16_MAX && x !== -Infinity ? -F16_MAX : x;
+    const v = new Float32Array(chunk);
+    const f32 = t.data instanceof Float32Array ? t.data : undefined;
+    for (let at = 0; at < n; at += chunk) {
+      const len = Math.min(chunk, n - at);
+      // float32 data that needs no saturation goes as it is
+      if (f32 && inF16Range(f32, at, len)) mem.writeF16(d.addr + at * 2, f32.subarray(at, at + len));
+      else {
+        for (let i = 0; i < len; i++) {
+          const x = t.data[at + i]!;
+          v[i] = x > F16_MAX && x !== Infinity ? F16_MAX : x < -F16_MAX && x !== -Infinity ? -F16_MAX : x;
+        }
+        mem.writeF16(d.addr + at * 2, len === chunk ? v : v.subarray(0, len));
+      }
     }
-    mem.writeF16(d.addr, v);
   } else {
     // truncated but not wrapped: the memory's i32 store decides what happens beyond its range
-    const v = new Float64Array(n);
-    for (let i = 0; i < n; i++) v[i] = Math.trunc(t.data[i]!);
-    mem.writeI32(d.addr, v);
+    const v = new Float64Array(chunk);
+    for (let at = 0; at < n; at += chunk) {
+      const len = Math.min(chunk, n - at);
+      for (let i = 0; i < len; i++) v[i] = Math.trunc(t.data[at + i]!);
+      mem.writeI32(d.addr + at * 4, len === chunk ? v : v.subarray(0, len));
+    }
   }
 }
 
+/** No finite value of x[at..at+len) is beyond the FP16 range (saturation would change it). */
+function inF16Range(x: Float32Array, at: number, len: number): boolean {
+  for (let i = at; i < at + len; i++) {
+    const v = x[i]!;
+    if ((v > F16_MAX && v !== Infinity) || (v < -F16_MAX && v !== -Infinity)) return false;
+  }
+  return true;
+}
+
+/** Elements per host write: 64 KiB pages of f16. */
+const CHUNK = 1 << 15;
+
 /** Host read of a value from its DRAM home, as a tensor of the value's dtype. */
-export function readDram(mem: NpuMemoryApi, d: DramTensor, v: Value): Tensor {
+export function readDram(mem: HostMemory, d: DramTensor, v: Value): Tensor {
   const n = sizeOf(d.shape);
   return Tensor.from(v.type!.dtype, d.shape, d.dtype === 'f16' ? mem.readF16(d.addr, n) : mem.readI32(d.addr, n));
 }

@@ -42,6 +42,7 @@ export function f16(x: number): number {
     const g = x * 4398046511105; // 2^42 + 1
     return g + (x - g);
   }
+  if (a === 0) return x; // +-0 as they are (what the path below gives them), without it
   f64[0] = x;
   const e = ((hi[0]! >>> 20) & 0x7ff) - 1023;
   if (e > 15) return x !== x ? x : x > 0 ? Infinity : -Infinity; // 2^16 and beyond (or inf, NaN)

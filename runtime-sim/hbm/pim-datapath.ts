@@ -41,6 +41,14 @@ const step = (code: number): number => (code === 6 || code === 7 ? 0 : 1);
 /** A lane's value: registers hold values, bank rows FP16 bits. */
 const laneValue = (a: Float64Array | Uint16Array, at: number): number => (a instanceof Uint16Array ? F16_VALUE[a[at]!]! : a[at]!);
 
+/**
+ * Decoded CRF contents (a program is decoded each time PIM execution starts,
+ * on every pseudo-channel, and kernels use a few programs): the decode is a
+ * function of the words, and programs are never changed once decoded. Only
+ * programs that decoded are kept (a fault is raised by decoding again).
+ */
+const DECODED = new Map<string, { program: ExecInstr[]; gemvMac: Uint8Array<ArrayBuffer> }>();
+
 export class PimDatapath implements DataPath {
   readonly store: BankStore;
   readonly readback: Uint16Array;
@@ -178,8 +186,16 @@ export class PimDatapath implements DataPath {
 
   /** Entering AB-PIM: decode the CRF, reset PC and loop counters. */
   private startProgram(e: ColumnEvent): void {
-    this.program = decodeForExecution(this.crf, () => `CRF of ${this.where(e)}`);
-    this.gemvMac = Uint8Array.from(this.program, (ins) => (isGemvMac(ins) ? 1 : 0));
+    const key = this.crf.join();
+    let d = DECODED.get(key);
+    if (!d) {
+      const program = decodeForExecution(this.crf, () => `CRF of ${this.where(e)}`);
+      d = { program, gemvMac: Uint8Array.from(program, (ins) => (isGemvMac(ins) ? 1 : 0)) };
+      if (DECODED.size >= 4096) DECODED.clear();
+      DECODED.set(key, d);
+    }
+    this.program = d.program;
+    this.gemvMac = d.gemvMac;
     this.pc = 0;
     this.repeat = 0;
     this.exited = false;

@@ -11,6 +11,8 @@ export interface NpuMemoryApi {
   /** Host-side access (not timed): tensors in and out of DRAM. */
   writeF16(addr: number, values: ArrayLike<number>): void;
   readF16(addr: number, count: number): Float32Array;
+  /** The f16 elements' bits as stored (into `out` when given: its first `count` elements). */
+  readF16Bits(addr: number, count: number, out?: Uint16Array): Uint16Array;
   writeF32(addr: number, values: ArrayLike<number>): void;
   readF32(addr: number, count: number): Float32Array;
   writeI32(addr: number, values: ArrayLike<number>): void;

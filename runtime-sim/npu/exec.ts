@@ -19,14 +19,38 @@ import { addresses } from './views.js';
 
 const fr = Math.fround;
 
+/** Row starts of a view whose innermost stride is 1 (rows of shape[2] consecutive elements), or null. */
+function rowStarts(v: View): number[] | null {
+  if (v.strides[2] !== 1 && v.shape[2] !== 1) return null;
+  const e = DTYPE_BYTES[v.dtype];
+  const out: number[] = [];
+  for (let i = 0; i < v.shape[0]; i++) for (let j = 0; j < v.shape[1]; j++) out.push(v.addr + (i * v.strides[0] + j * v.strides[1]) * e);
+  return out;
+}
+
 export function readValues(s: PagedStore, v: View): Float64Array {
+  const rows = rowStarts(v);
+  const n = v.shape[2];
+  if (rows) {
+    // row by row, in typed loops (the same values as get() per element)
+    const out = new Float64Array(rows.length * n);
+    rows.forEach((a, r) => s.getValues(a, v.dtype, n, out, r * n));
+    return out;
+  }
   const addr = addresses(v);
   const out = new Float64Array(addr.length);
   for (let i = 0; i < addr.length; i++) out[i] = s.get(addr[i]!, v.dtype);
   return out;
 }
 
-export function writeValues(s: PagedStore, v: View, values: ArrayLike<number>): void {
+export function writeValues(s: PagedStore, v: View, values: Float64Array): void {
+  const rows = rowStarts(v);
+  const n = v.shape[2];
+  if (rows) {
+    // row by row (setMany: the same roundings as set() per element)
+    rows.forEach((a, r) => s.setMany(a, v.dtype, values.subarray(r * n, (r + 1) * n)));
+    return;
+  }
   const addr = addresses(v);
   for (let i = 0; i < addr.length; i++) s.set(addr[i]!, v.dtype, values[i]!);
 }
@@ -34,6 +58,15 @@ export function writeValues(s: PagedStore, v: View, values: ArrayLike<number>): 
 /** Copies raw element bits (dtypes are equal): read everything first, so overlapping views copy as a snapshot. */
 function copyBits(from: PagedStore, src: View, to: PagedStore, dst: View): void {
   const e = DTYPE_BYTES[src.dtype];
+  const sr = rowStarts(src);
+  const dr = rowStarts(dst);
+  if (sr && dr) {
+    // row by row, in typed loops (getRaw / setRaw per element)
+    const bits = e === 2 ? new Uint16Array(sr.length * src.shape[2]) : new Uint32Array(sr.length * src.shape[2]);
+    sr.forEach((a, r) => from.getRawRun(a, e, src.shape[2], bits, r * src.shape[2]));
+    dr.forEach((a, r) => to.setRawRun(a, e, dst.shape[2], bits, r * dst.shape[2]));
+    return;
+  }
   const sa = addresses(src);
   const da = addresses(dst);
   const bits = new Float64Array(sa.length);

@@ -29,6 +29,24 @@ function newPage(): Page {
 export const toF16Bits = (x: number): number => f16BitsOf(f16(x));
 
 /**
+ * toF16Bits of a float32 given as its bits, by integer rounding where that is
+ * plain: a zero, or a float32 that rounds to a normal FP16 or overflows to
+ * infinity (exponent 2^-14 .. 2^15: the 13 dropped mantissa bits round to
+ * nearest even, a carry moves into the exponent, past 2^15 to infinity).
+ * -1 elsewhere (subnormal results, infinities, NaN): toF16Bits decides.
+ */
+export function f16BitsOfF32Bits(b: number): number {
+  const sign = (b >>> 16) & 0x8000;
+  const e = (b >>> 23) & 0xff;
+  if (e >= 113 && e <= 142) {
+    const h = ((e - 112) << 10) | ((b >>> 13) & 0x3ff);
+    const rest = b & 0x1fff;
+    return sign | (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1) ? h + 1 : h);
+  }
+  return (b & 0x7fffffff) === 0 ? sign : -1;
+}
+
+/**
  * One memory. Element accessors take byte addresses aligned to the element
  * size (the simulator checks alignment and bounds before it calls them), so
  * no element straddles a page.
@@ -86,9 +104,24 @@ export class PagedStore {
       const o = at % PAGE_BYTES;
       const n = Math.min(values.length - i, (PAGE_BYTES - o) / e);
       const p = this.page(at, true)!;
-      if (dtype === 'f16') for (let k = 0, w = o >>> 1; k < n; k++) p.u16[w + k] = toF16Bits(values[i + k]!);
+      if (dtype === 'f16' && values instanceof Float32Array) f32ToF16(values, i, n, p.u16, o >>> 1);
+      else if (dtype === 'f16') for (let k = 0, w = o >>> 1; k < n; k++) p.u16[w + k] = toF16Bits(values[i + k]!);
       else if (dtype === 'f32') for (let k = 0, w = o >>> 2; k < n; k++) p.f32[w + k] = values[i + k]!;
       else for (let k = 0, w = o >>> 2; k < n; k++) { const v = values[i + k]!; p.i32[w + k] = v !== v ? 0 : Math.max(-0x80000000, Math.min(0x7fffffff, Math.trunc(v))); }
+      i += n;
+    }
+  }
+
+  /** Host bulk read of `out.length` raw 16-bit elements (f16 bits) from `addr` (aligned, in bounds). */
+  getRaw16Many(addr: number, out: Uint16Array): void {
+    let i = 0;
+    while (i < out.length) {
+      const at = addr + i * 2;
+      const o = at % PAGE_BYTES;
+      const n = Math.min(out.length - i, (PAGE_BYTES - o) / 2);
+      const p = this.page(at, false);
+      if (!p) out.fill(0, i, i + n);
+      else out.set(p.u16.subarray(o >>> 1, (o >>> 1) + n), i);
       i += n;
     }
   }
@@ -110,12 +143,78 @@ export class PagedStore {
     }
   }
 
+  /** Raw bits of `n` consecutive elements of `size` bytes from `addr` into out[at..]: getRaw per element. */
+  getRawRun(addr: number, size: number, n: number, out: Uint16Array | Uint32Array, at: number): void {
+    let i = 0;
+    while (i < n) {
+      const a = addr + i * size;
+      const o = a % PAGE_BYTES;
+      const len = Math.min(n - i, (PAGE_BYTES - o) / size);
+      const p = this.page(a, false);
+      if (!p) out.fill(0, at + i, at + i + len);
+      else {
+        const src = size === 2 ? p.u16 : p.u32;
+        const w = size === 2 ? o >>> 1 : o >>> 2;
+        for (let k = 0; k < len; k++) out[at + i + k] = src[w + k]!;
+      }
+      i += len;
+    }
+  }
+
+  /** Raw bits src[at..at+n) to `n` consecutive elements from `addr`: setRaw per element (zeros allocate no page). */
+  setRawRun(addr: number, size: number, n: number, src: Uint16Array | Uint32Array, at: number): void {
+    let i = 0;
+    while (i < n) {
+      const a = addr + i * size;
+      const o = a % PAGE_BYTES;
+      const len = Math.min(n - i, (PAGE_BYTES - o) / size);
+      let p = this.page(a, false);
+      if (!p) {
+        let any = false;
+        for (let k = 0; k < len && !any; k++) any = src[at + i + k] !== 0;
+        if (any) p = this.page(a, true);
+      }
+      if (p) {
+        const dst = size === 2 ? p.u16 : p.u32;
+        const w = size === 2 ? o >>> 1 : o >>> 2;
+        for (let k = 0; k < len; k++) dst[w + k] = src[at + i + k]!;
+      }
+      i += len;
+    }
+  }
+
+  /** `n` consecutive elements from `addr` as values into out[at..]: get() per element. */
+  getValues(addr: number, dtype: NpuDtype, n: number, out: Float64Array, at: number): void {
+    const e = DTYPE_BYTES[dtype];
+    let i = 0;
+    while (i < n) {
+      const a = addr + i * e;
+      const o = a % PAGE_BYTES;
+      const len = Math.min(n - i, (PAGE_BYTES - o) / e);
+      const p = this.page(a, false);
+      if (!p) out.fill(0, at + i, at + i + len);
+      else if (dtype === 'f16') for (let k = 0, w = o >>> 1; k < len; k++) out[at + i + k] = F16_VALUE[p.u16[w + k]!]!;
+      else if (dtype === 'f32') for (let k = 0, w = o >>> 2; k < len; k++) out[at + i + k] = p.f32[w + k]!;
+      else for (let k = 0, w = o >>> 2; k < len; k++) out[at + i + k] = p.i32[w + k]!;
+      i += len;
+    }
+  }
+
   setRaw(addr: number, size: number, bits: number): void {
     const p = this.page(addr, bits !== 0);
     if (!p) return; // zero into an unallocated page: nothing to do
     const o = addr % PAGE_BYTES;
     if (size === 2) p.u16[o >>> 1] = bits;
     else p.u32[o >>> 2] = bits;
+  }
+}
+
+/** dst[d..d+n) = toF16Bits(src[s..s+n)) for float32 values: by their bits (f16BitsOfF32Bits), the rest by value. */
+function f32ToF16(src: Float32Array, s: number, n: number, dst: Uint16Array, d: number): void {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let k = 0; k < n; k++) {
+    const h = f16BitsOfF32Bits(bits[s + k]!);
+    dst[d + k] = h >= 0 ? h : toF16Bits(src[s + k]!);
   }
 }
 
@@ -180,6 +279,12 @@ export class NpuMemory implements NpuMemoryApi {
   }
   readF16(addr: number, count: number): Float32Array {
     return this.read('dram', 0, addr, 'f16', count);
+  }
+  readF16Bits(addr: number, count: number, out = new Uint16Array(count)): Uint16Array {
+    const s = this.dram;
+    this.hostCheck(s, addr, count * 2, 2, 'read');
+    s.getRaw16Many(addr, out.length === count ? out : out.subarray(0, count));
+    return out;
   }
   writeF32(addr: number, values: ArrayLike<number>): void {
     this.write('dram', 0, addr, 'f32', values);

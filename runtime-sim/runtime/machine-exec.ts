@@ -97,7 +97,7 @@ export function executeMachine(steps: readonly ExecStep[], m: MachineMemories, o
     } else if (s.device === 'pim') {
       name = s.name;
       if (!m.pim) throw new Error(`internal: PIM step ${s.name} without PIM banks`);
-      const r = runPimWork(s.work, m.pim, m.npu, o.hw);
+      const r = runPimWork(s.work, m.pim, m.npu, o.hw, { functional });
       seconds = r.seconds;
       pim ??= { cycles: 0, hostBytes: 0, commands: {}, triggers: 0 };
       pim.cycles += r.cycles;

@@ -20,6 +20,9 @@
 // PIM op put there) is charged bytes / (memory.peakGBps x streamEfficiency),
 // the external bus at the rate the NPU streams DRAM. The host's own work (the
 // 16-lane sums, the bias, the softmax, the masks) is not timed.
+// Timing only (`functional: false`): no DRAM read, no layout, no data path;
+// each distinct stream is timed once on a sampled pseudo-channel (timeWork),
+// with exactly the functional run's cycles, counts and host bytes.
 
 import { attentionOutputs, hostSoftmax, type AttentionPlan } from '../../backends/hbm-pim/attention.js';
 import { collectResult, layoutOperand, type ElementwisePlan } from '../../backends/hbm-pim/elementwise.js';
@@ -29,7 +32,7 @@ import type { DramTensor } from '../../backends/npu/lower/types.js';
 import type { Hardware } from '../hardware/types.js';
 import type { BankStore } from '../hbm/bank-store.js';
 import { F16_VALUE, f16, f16BitsOf } from '../hbm/fp16.js';
-import { newStores, runSystem, type SystemRun } from '../hbm/pim-system.js';
+import { newStores, runSystem, timeSystem, type SystemRun } from '../hbm/pim-system.js';
 import type { PchStream } from '../hbm/stream.js';
 import type { NpuMemoryApi } from '../npu/api.js';
 
@@ -163,9 +166,20 @@ function bitsOf(values: ArrayLike<number>): Uint16Array {
   return out;
 }
 
-function readBits(npu: NpuMemoryApi, t: DramTensor): Uint16Array {
+/**
+ * FP16 bits of an f16 tensor in DRAM, as bitsOf(readF16(...)) gives them: the
+ * stored bits, except a NaN, which that round trip makes the one NaN its
+ * conversions produce (computed, for the rare NaN, exactly that way).
+ */
+function readBits(npu: NpuMemoryApi, t: DramTensor, out?: Uint16Array): Uint16Array {
   if (t.dtype !== 'f16') throw new Error(`internal: PIM operand at ${t.addr} is ${t.dtype}, not f16`);
-  return bitsOf(npu.readF16(t.addr, elements(t.shape)));
+  const n = elements(t.shape);
+  const bits = npu.readF16Bits(t.addr, n, out);
+  for (let i = 0; i < n; i++) {
+    const b = bits[i]!;
+    if ((b & 0x7c00) === 0x7c00 && (b & 0x3ff) !== 0) bits[i] = f16BitsOf(f16(Math.fround(F16_VALUE[b]!)));
+  }
+  return bits;
 }
 
 /**
@@ -228,15 +242,22 @@ export function layoutKv(g: PimGeometry, plans: readonly AttentionPlan[], role: 
 
 /** Load time (not timed): everything that is in the banks before the model runs. */
 export function loadPim(loads: readonly PimLoad[], st: PimState, npu: NpuMemoryApi): void {
+  // a weight's bits, read once for all its slices (they follow one another), into one buffer for all weights
+  let scratch = new Uint16Array(0);
+  let last: DramTensor | undefined;
   for (const l of loads) {
     if (l.kind === 'gemv-weights') {
-      const w = readBits(npu, l.w);
-      const { m, n } = l.plan;
+      if (l.w !== last) {
+        const n = elements(l.w.shape);
+        if (scratch.length < n) scratch = new Uint16Array(n);
+        readBits(npu, l.w, scratch);
+        last = l.w;
+      }
+      const m = l.plan.m;
       const k = l.w.shape[l.transpose ? 0 : 1]!;
-      // W^T[j][k0 + i], row-major m x n
-      const wt = new Uint16Array(m * n);
-      for (let j = 0; j < m; j++) for (let i = 0; i < n; i++) wt[j * n + i] = w[l.transpose ? (l.k0 + i) * m + j : j * k + l.k0 + i]!;
-      layoutGemvWeights(st.g, l.plan, wt, st.stores.slice(l.pch, l.pch + l.plan.pchs));
+      // W^T[j][k0 + i]: w[(k0 + i) * m + j] when stored [K, N], else w[j * k + k0 + i]
+      const view = l.transpose ? { offset: l.k0 * m, outStride: 1, inStride: m } : { offset: l.k0, outStride: k, inStride: 1 };
+      layoutGemvWeights(st.g, l.plan, scratch, st.stores.slice(l.pch, l.pch + l.plan.pchs), view);
     } else if (l.kind === 'kv') {
       layoutKv(st.g, l.plans, l.role, readBits(npu, l.cache), l.cache.shape[l.cache.shape.length - 2]!, st.stores);
     } else {
@@ -248,17 +269,30 @@ export function loadPim(loads: readonly PimLoad[], st: PimState, npu: NpuMemoryA
 
 /** Runs a set of streams and adds its counts to `acc`. */
 function run(streams: PchStream | (PchStream | undefined)[], st: PimState, hw: Hardware, acc: PimStepRun): SystemRun {
-  const r = runSystem(streams, st.stores, { hw });
+  return add(runSystem(streams, st.stores, { hw }), acc);
+}
+
+function add(r: SystemRun, acc: PimStepRun): SystemRun {
   acc.cycles += r.cycles;
   acc.triggers += r.triggers;
   for (const [k, v] of Object.entries(r.commands)) acc.commands[k] = (acc.commands[k] ?? 0) + v;
   return r;
 }
 
+export interface PimRunOptions {
+  /**
+   * false: timing only (no DRAM read, no bank layout, no data path, no
+   * result; each distinct stream timed once, timeWork). The same cycles,
+   * seconds, commands, triggers and host bytes as a functional run. Default true.
+   */
+  functional?: boolean;
+}
+
 /** Executes one PIM step: functional results into the DRAM homes, and its time. */
-export function runPimWork(w: PimWork, st: PimState, npu: NpuMemoryApi, hw: Hardware): PimStepRun {
+export function runPimWork(w: PimWork, st: PimState, npu: NpuMemoryApi, hw: Hardware, o: PimRunOptions = {}): PimStepRun {
   const acc: PimStepRun = { seconds: 0, cycles: 0, hostBytes: 0, commands: {}, triggers: 0 };
-  if (w.kind === 'gemv') gemv(w, st, npu, hw, acc);
+  if (o.functional === false) timeWork(w, st.g, hw, acc);
+  else if (w.kind === 'gemv') gemv(w, st, npu, hw, acc);
   else if (w.kind === 'kv-append') kvAppend(w, st, npu, hw, acc);
   else if (w.kind === 'attention') attention(w, st, npu, hw, acc);
   else elementwise(w, st, npu, hw, acc);
@@ -268,6 +302,49 @@ export function runPimWork(w: PimWork, st: PimState, npu: NpuMemoryApi, hw: Hard
 }
 
 const f16Value = (b: number) => F16_VALUE[b]!;
+
+/** FP16 bits -> their values (exact in float32), for a host write back to DRAM. */
+function valuesOf(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = F16_VALUE[bits[i]!]!;
+  return out;
+}
+
+/** The streams of `templates` as they are (run-time data slots left at zero), one entry per pseudo-channel: fill's placement. */
+function unfilled(templates: readonly StreamTemplate[], pch: number): (PchStream | undefined)[] {
+  const streams: (PchStream | undefined)[] = new Array(pch).fill(undefined);
+  for (const t of templates) for (const p of t.pchs) streams[p] = t.stream;
+  return streams;
+}
+
+/**
+ * A step timed without its data: the phases of the functional run, in the
+ * same order, each through timeSystem (every command through the channel
+ * engine on one sampled pseudo-channel per distinct stream). The slots the
+ * host fills are GRF_A inputs and host write bursts, which move no timing:
+ * the engine reads only the stream's control words, which are no slots. Host
+ * bytes are counted from the shapes, as the functional run counts them.
+ */
+function timeWork(w: PimWork, g: PimGeometry, hw: Hardware, acc: PimStepRun): void {
+  const time = (streams: PchStream | (PchStream | undefined)[]) => add(timeSystem(streams, g.pch, { hw }), acc);
+  if (w.kind === 'gemv') {
+    time(unfilled(w.slices.map((s) => s.template), g.pch));
+  } else if (w.kind === 'kv-append') {
+    if (w.pastSource === 'host') acc.hostBytes += elements(w.past.shape) * 2;
+    for (const t of w.templates) time(unfilled(t, g.pch));
+  } else if (w.kind === 'attention') {
+    for (const [source, t] of [[w.kSource, w.k], [w.vSource, w.v]] as const) if (source === 'host') acc.hostBytes += elements(t.shape) * 2;
+    for (let bi = 0; bi < w.dims.b; bi++) {
+      const ci = w.dims.kb === 1 ? 0 : bi;
+      time(unfilled(w.scores[ci]!, g.pch));
+      time(unfilled(w.context[ci]!, g.pch));
+    }
+  } else {
+    for (const x of w.inputs) if (!x.loaded) acc.hostBytes += elements(w.out.shape) * 2;
+    time(w.stream);
+    acc.hostBytes += w.plan.size * 2;
+  }
+}
 
 function gemv(w: Extract<PimWork, { kind: 'gemv' }>, st: PimState, npu: NpuMemoryApi, hw: Hardware, acc: PimStepRun): void {
   const xs = readBits(npu, w.x);
@@ -302,7 +379,7 @@ function kvAppend(w: Extract<PimWork, { kind: 'kv-append' }>, st: PimState, npu:
     present.set(past.subarray(i * sp * hd, (i + 1) * sp * hd), i * s * hd);
     present.set(next.subarray(i * sn * hd, (i + 1) * sn * hd), (i * s + sp) * hd);
   }
-  npu.writeF16(w.present.addr, Array.from(present, f16Value));
+  npu.writeF16(w.present.addr, valuesOf(present));
   if (w.pastSource === 'host') {
     layoutKv(st.g, w.plans, w.role, past, sp, st.stores);
     acc.hostBytes += past.length * 2;
@@ -368,5 +445,5 @@ function elementwise(w: Extract<PimWork, { kind: 'elementwise' }>, st: PimState,
   run(w.stream, st, hw, acc);
   const result = collectResult(st.g, p, st.stores);
   acc.hostBytes += result.length * 2;
-  npu.writeF16(w.out.addr, Array.from(result, f16Value));
+  npu.writeF16(w.out.addr, valuesOf(result));
 }
