@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fail, q } from '../../ir/diagnostics.js';
 import { Tensor, sizeOf } from '../../ir/tensor.js';
 import { NpuMemory } from '../../runtime-sim/npu/memory.js';
-import type { NpuMemoryApi } from '../../runtime-sim/npu/api.js';
+import type { DramTensor } from '../../backends/npu/lower/types.js';
 import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
 import { executeMachine, type MachineRun } from '../../runtime-sim/runtime/machine-exec.js';
 import { machineChromeTrace, type MachineNpuEvent } from '../../runtime-sim/runtime/machine-trace.js';
@@ -21,7 +21,7 @@ import type { BundleTensor } from '../bundle/manifest.js';
 import { readBundle } from '../bundle/read.js';
 import { encodeTensorFile } from '../frontend/tensor-proto.js';
 import { readTensors } from '../reference/test-data.js';
-import { writeDram } from './model-inputs.js';
+import { writeDram, type HostMemory } from './model-inputs.js';
 import { judgeOutput, TOLERANCE_RULE, type VerifiedOutput } from './verify.js';
 import { writeFileAtomic, writeFilesAtomic } from './files.js';
 
@@ -64,9 +64,17 @@ export interface SimulateBundleReport {
   timeline: MachineRun['timeline'];
 }
 
-function readOutput(mem: NpuMemoryApi, t: BundleTensor): Tensor {
-  const n = sizeOf(t.dram.shape);
-  return Tensor.from(t.dtype, t.dram.shape, t.dram.dtype === 'f16' ? mem.readF16(t.dram.addr, n) : mem.readI32(t.dram.addr, n));
+/** Where the host finds a graph input or output: its DRAM home, or the expander for one that lives there. */
+const homeOf = (t: BundleTensor, npu: HostMemory, pnm: HostMemory | undefined): { mem: HostMemory; at: DramTensor } => {
+  if (!t.pnm) return { mem: npu, at: t.dram };
+  if (!pnm) fail('PIMC1303', `${q(t.name)} lives in the CXL expander, but the bundle's hardware has none`);
+  return { mem: pnm, at: t.pnm };
+};
+
+function readOutput(npu: HostMemory, pnm: HostMemory | undefined, t: BundleTensor): Tensor {
+  const { mem, at } = homeOf(t, npu, pnm);
+  const n = sizeOf(at.shape);
+  return Tensor.from(t.dtype, at.shape, at.dtype === 'f16' ? mem.readF16(at.addr, n) : mem.readI32(at.addr, n));
 }
 
 export function simulateBundle(dir: string, o: SimulateBundleOptions): { report: SimulateBundleReport; outputs: Map<string, Tensor> } {
@@ -87,7 +95,12 @@ export function simulateBundle(dir: string, o: SimulateBundleOptions): { report:
 
   const npu = new NpuMemory(b.hw);
   const pnm = b.hw.pnm ? new PnmMemory(b.hw) : undefined;
-  if (functional) for (const x of m.inputs) writeDram(npu, x.dram, feeds.get(x.name)!);
+  if (functional) {
+    for (const x of m.inputs) {
+      const { mem, at } = homeOf(x, npu, pnm);
+      writeDram(mem, at, feeds.get(x.name)!);
+    }
+  }
   o.onProgress?.('load', 0, 1);
   if (functional) b.loadWeights(npu);
   const pim = b.pimLoads ? newPimState(b.hw) : undefined;
@@ -102,7 +115,7 @@ export function simulateBundle(dir: string, o: SimulateBundleOptions): { report:
     onStep: (d, t) => o.onProgress?.('simulate', d, t),
   });
 
-  const outputs = new Map(functional ? m.outputs.map((x) => [x.name, readOutput(npu, x)] as const) : []);
+  const outputs = new Map(functional ? m.outputs.map((x) => [x.name, readOutput(npu, pnm, x)] as const) : []);
   const checks = m.outputs.filter((x) => expected.has(x.name)).map((x) => {
     const want = expected.get(x.name)!;
     const got = outputs.get(x.name)!;

@@ -49,8 +49,13 @@ describe('decode models on npu+hbm-pim', () => {
 
   for (const m of decode) {
     it(`${m}, optimal placement: Linear and KV appends run in the banks, outputs within tolerance`, () => {
-      const { report, sim } = verifyModel(file(m), { hw: HW, inputs: data(m) });
+      const { report, sim } = verifyModel(file(m), { hw: HW, inputs: data(m), perOp: true });
       const on = (type: string) => sim.graph.ops.filter((op) => op.type === type).map((op) => op.device);
+      // per op: every GEMV and KV append in the banks within its FP16 bound on the inputs it read (backends/hbm-pim/bounds.ts)
+      const pimChecked = sim.perOp!.ops.filter((op) => op.device === 'pim' && op.ratio !== null);
+      expect(pimChecked.length).toBe(sim.graph.ops.filter((op) => op.device === 'pim' && !isAlias(op)).length);
+      for (const op of sim.perOp!.ops) if (op.ratio !== null) expect(op.ratio, `${op.name} (${op.type} on ${op.device})`).toBeLessThanOrEqual(1);
+      expect(report.perOp!.firstFailure).toBeNull();
       // at batch 1 every weight GEMV is memory-bound: the placement puts it in the banks
       expect(on('Linear').length).toBeGreaterThan(0);
       expect(on('Linear').every((d) => d === 'pim')).toBe(true);
@@ -187,24 +192,31 @@ describe('ops on PIM, one by one', () => {
     const hbm = { ...base.memory.hbm!, rowsPerBank: 8 };
     const hw = { ...base, memory: { ...base.memory, hbm } };
     const m = 'gpt2_decode';
-    expect(() => simulateModel(file(m), { hw, inputs: data(m), placement: 'optimal' })).toThrow(/PIMC0703: op ".*" needs \d+ rows per bank/);
+    // the optimal placement keeps within the PIM rows (compiler/placement/pim-capacity.ts): force every op PIM runs onto it
+    expect(() => simulateModel(file(m), { hw, inputs: data(m), placement: (op) => (ON_PIM.has(op.type) ? 'pim' : undefined) })).toThrow(/PIMC0703: op ".*" needs \d+ rows per bank/);
   });
 });
 
 describe('a fault in the PIM path is caught', () => {
   const shiftRows = <T extends { rowBase: number }>(p: T): T => ({ ...p, rowBase: p.rowBase + 2 });
 
-  it('Linear weights laid out two rows off the rows the stream reads: verify fails', () => {
-    const restore = overridePimSteps((b) => ({
-      ...b,
-      loads: b.loads.map((l): PimLoad => (l.kind === 'gemv-weights' ? { ...l, plan: shiftRows(l.plan) } : l)),
-    }));
+  it('one Linear\'s weights laid out two rows off the rows its stream reads (a wrong bank offset): verify fails, the per-op mode names that Linear', () => {
+    // the bug hits the third GEMV in program order only
+    let gemvs = 0;
+    let broken = '';
+    const restore = overridePimSteps((b) => {
+      if (b.work.kind !== 'gemv' || ++gemvs !== 3) return b;
+      broken = b.op.name;
+      return { ...b, loads: b.loads.map((l): PimLoad => (l.kind === 'gemv-weights' ? { ...l, plan: shiftRows(l.plan) } : l)) };
+    });
     try {
       const m = 'gpt2_decode';
-      const { report } = verifyModel(file(m), { hw: HW, inputs: data(m) });
+      const { report } = verifyModel(file(m), { hw: HW, inputs: data(m), perOp: true });
       expect(report.ok).toBe(false);
       const logits = report.outputs.find((o) => o.name === 'logits')!;
       expect(logits.maxAbsError).toBeGreaterThan(logits.tolerance);
+      expect(broken).not.toBe('');
+      expect(report.perOp!.firstFailure).toMatchObject({ name: broken, device: 'pim', type: 'pimc.Linear' });
     } finally {
       restore();
     }

@@ -7,7 +7,7 @@
 // simulators compute the numbers). docs/runtime.md.
 
 import { fail, q } from '../../ir/diagnostics.js';
-import type { Graph, Op } from '../../ir/graph.js';
+import type { Graph, Op, Value } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { loadHardware } from '../../runtime-sim/hardware/load.js';
 import { devicesOf, type Device, type Hardware } from '../../runtime-sim/hardware/types.js';
@@ -30,7 +30,10 @@ export interface SimulateOptions {
    * per op (undefined: the NPU). Ops on devices the hardware lacks are errors.
    */
   placement?: 'optimal' | ((op: Op) => Device | undefined);
+  /** false: timing only (no constants read, nothing laid out in the PIM banks, no outputs, no reference). Default true. */
   functional?: boolean;
+  /** false: skip the reference interpreter (the oracle; `reference` is then empty). Default true. */
+  reference?: boolean;
   /** Also check every op on its own inputs against its kernel's bound (compiler/api/per-op.ts). */
   perOp?: boolean;
   onProgress?: (what: string, done: number, total: number) => void;
@@ -72,14 +75,23 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const npu = new NpuMemory(hw);
   const pnm = hw.pnm ? new PnmMemory(hw) : undefined;
   const functional = o.functional ?? true;
-  for (const v of graph.inputs) writeDram(npu, code.dram.tensors.get(v)!, feeds.get(v.name)!);
+  // inputs into their homes: DRAM, or the expander for those only PNM ops read (hetero.ts)
+  const home = (v: Value) => {
+    const r = code.resident.get(v);
+    return r ? { mem: pnm!, at: r } : { mem: npu, at: code.dram.tensors.get(v)! };
+  };
+  for (const v of graph.inputs) {
+    const h = home(v);
+    writeDram(h.mem, h.at, feeds.get(v.name)!);
+  }
   // weights: in DRAM (not timed: they are loaded before the model runs)
   if (functional) {
     for (const v of graph.constants) writeDram(npu, code.dram.tensors.get(v)!, v.constant!.get());
   }
-  // the PIM banks of the run; weights and resident KV caches in them before the first step (not timed)
+  // the PIM banks of the run; weights and resident KV caches in them before the first step (not timed;
+  // a timing-only run needs no data in them)
   const pim = code.pim ? newPimState(hw) : undefined;
-  if (pim) loadPim(code.pim!.loads, pim, npu);
+  if (pim && functional) loadPim(code.pim!.loads, pim, npu);
   const steps: ExecStep[] = code.steps.map((s): ExecStep =>
     s.device === 'link' ? s
       : s.device === 'npu' ? { device: 'npu', name: s.op.name, program: s.program }
@@ -88,8 +100,8 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const run = executeMachine(steps, { npu, pnm, pim }, {
     hw, functional, onStep: (d, t) => o.onProgress?.('simulate', d, t),
   });
-  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(npu, code.dram.tensors.get(v)!, v)] as const) : []);
-  const reference = functional ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();
+  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(home(v).mem, home(v).at, v)] as const) : []);
+  const reference = functional && (o.reference ?? true) ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();
   const placement: Record<string, number> = {};
   for (const op of graph.ops) placement[op.device!] = (placement[op.device!] ?? 0) + 1;
   const perOp = functional && o.perOp ? checkEveryOp(code, npu, pnm) : undefined;

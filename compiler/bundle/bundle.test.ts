@@ -48,7 +48,12 @@ describe('a bundle runs exactly what was compiled', () => {
       const kinds = man.weights.tensors.map((w) => w.from.kind);
       if (c.weights === 'embed') expect(new Set(kinds)).toEqual(new Set(['image']));
       else expect(kinds.filter((k) => k === 'file').length).toBeGreaterThan(kinds.length / 2);
-      if (c.pnm) expect(r.steps.pnm).toBeGreaterThan(0);
+      if (c.pnm) {
+        expect(r.steps.pnm).toBeGreaterThan(0);
+        // the KV caches' homes are in the expander, in and out
+        const io = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { inputs: { name: string; pnm?: object }[]; outputs: { name: string; pnm?: object }[] };
+        for (const x of [...io.inputs, ...io.outputs]) expect(!!x.pnm, x.name).toBe(/past|present/.test(x.name));
+      }
       if (c.hw !== 'npu') expect(r.placement.pim ?? r.placement.pnm).toBeGreaterThan(0);
 
       const { report, outputs } = simulateBundle(dir, { inputs });

@@ -14,6 +14,8 @@ export interface BundleTensor {
   dtype: DType;
   shape: number[];
   dram: DramTensor;
+  /** Its home is the expander instead (a KV cache only PNM ops touch): the host writes or reads it there. */
+  pnm?: PnmTensor;
   /** Outputs: ops on the longest path from the inputs (the FP16 tolerance's depth). */
   depth?: number;
 }

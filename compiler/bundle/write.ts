@@ -78,6 +78,7 @@ export function bundleFiles(code: MachineCode, meta: BundleMeta, dir: string): M
     dtype: v.type!.dtype,
     shape: [...code.dram.tensors.get(v)!.shape],
     dram: code.dram.tensors.get(v)!,
+    ...(code.resident.has(v) ? { pnm: code.resident.get(v)! } : {}),
     ...(depth !== undefined ? { depth } : {}),
   });
   const placement: Record<string, number> = {};

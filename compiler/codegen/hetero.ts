@@ -15,6 +15,11 @@
 //    banks (weights, KV caches) is laid out by the loads of `pim`, before
 //    the model runs. A value whose latest copy is in the expander is copied
 //    back first, as for the NPU.
+// 5. Graph inputs that only PNM ops read live in the expander from the start,
+//    and graph outputs last written there stay there (`resident`): the host
+//    writes and reads them where they live, as it does with DRAM homes, so a
+//    decode step's KV cache on the expander is not carried over the link and
+//    back every step.
 // Each copy is an explicit step, so the runtime executes and times it.
 
 import { fail, q } from '../../ir/diagnostics.js';
@@ -50,6 +55,8 @@ export interface MachineCode {
   steps: Step[];
   /** What the PIM steps need in the banks before the model runs, and the bank rows they use (undefined: no op on pim). */
   pim?: PimCode;
+  /** Graph inputs and outputs whose home is the expander (the host writes or reads them there). */
+  resident: Map<Value, PnmTensor>;
 }
 
 const PNM_ALIGN = 4096;
@@ -81,6 +88,18 @@ export function generateMachine(g: Graph, hw: Hardware): MachineCode {
     const copies = vs.filter((v) => staleInDram.delete(v)).map((v) => ({ value: v.name, dram: dram.tensors.get(v)!, pnm: pnmHome.get(v)!, toDevice: false }));
     if (copies.length) steps.push({ device: 'link', copies });
   };
+
+  const resident = new Map<Value, PnmTensor>();
+  if (hw.pnm) {
+    const users = g.users();
+    for (const v of g.inputs) {
+      const readers = users.get(v) ?? [];
+      if (readers.length && !g.outputs.includes(v) && readers.every((op) => op.device === 'pnm' && !isAlias(op))) {
+        resident.set(v, pnmTensor(v));
+        staleInDram.add(v);
+      }
+    }
+  }
 
   for (const op of g.ops) {
     const device = op.device ?? 'npu';
@@ -115,6 +134,8 @@ export function generateMachine(g: Graph, hw: Hardware): MachineCode {
       fail('PIMC0809', `op ${q(op.name)} is placed on ${device}; the machine runtime runs npu, pim and pnm ops`);
     }
   }
-  copyBack(g.outputs);
-  return { graph: g, dram, pnm: pnmHome, steps, pim: pim?.finish() };
+  for (const v of g.outputs) {
+    if (staleInDram.delete(v)) resident.set(v, pnmHome.get(v)!);
+  }
+  return { graph: g, dram, pnm: pnmHome, steps, pim: pim?.finish(), resident };
 }

@@ -27,7 +27,7 @@ export function registerVerify(program: Command, io: CliIO, setExit: (code: numb
         }
         const p = report.perOp;
         if (p) {
-          io.out(`per op: ${p.checked} ops checked against their kernels' bounds, ${p.unchecked} not (HBM-PIM ops: end to end only)\n`);
+          io.out(`per op: ${p.checked} ops checked against their kernels' bounds, ${p.unchecked} (attention on HBM-PIM) end to end only\n`);
           if (p.firstFailure) io.out(`first op outside its bound: ${p.firstFailure.name} (${p.firstFailure.type} on ${p.firstFailure.device}), error ${p.firstFailure.ratio.toPrecision(3)} x its bound\n`);
         }
         io.out(report.ok ? 'all outputs within tolerance\n' : 'outputs differ beyond the FP16 tolerance\n');
