@@ -8,6 +8,7 @@ import './silu.js';
 import './rope.js';
 import './kv-cache.js';
 import './attention.js';
+import './unit-transpose.js';
 
 /** The fusion passes in the order the `fuse` pipeline runs them. */
 export const FUSION_PASSES = [
@@ -19,4 +20,5 @@ export const FUSION_PASSES = [
   'fuse-rope',
   'fuse-kv-cache',
   'fuse-attention',
+  'transpose-as-reshape',
 ] as const;
