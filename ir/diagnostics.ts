@@ -55,6 +55,7 @@ export const DIAGNOSTICS = {
   PIMC0808: 'placement names an op that does not exist',
   PIMC0809: 'placement puts an op on a device that cannot run it',
   PIMC0810: 'analysis cannot bind the model to the phase asked',
+  PIMC0811: 'the model does not fit the hardware\'s memory',
   // 09xx: HBM-PIM command streams, ISA and simulator faults (pseudo-channel, command index, cycle)
   PIMC0901: 'DRAM timing constraint broken',
   PIMC0902: 'row not open',

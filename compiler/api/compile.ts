@@ -63,7 +63,22 @@ export function compileModel(model: string | Graph, o: CompileOptions = {}): Com
   o.onProgress?.('generate', 0, 1);
   const code = generateMachine(graph, hw);
   o.onProgress?.('generate', 1, 1);
+  checkDramFits(code, hw);
   return { model: name, hw, dims: Object.fromEntries(dims), graph, code };
+}
+
+/**
+ * The DRAM plan keeps every value for the whole run (dram-plan.ts) and a KV
+ * append on the NPU writes a new cache beside the past one: a plan beyond the
+ * NPU's memory is refused here, not found as an out-of-bounds access mid-run.
+ */
+export function checkDramFits(code: MachineCode, hw: Hardware): void {
+  const have = hw.memory.capacityGiB * 2 ** 30;
+  const need = code.dram.bytes();
+  if (need > have) {
+    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+    fail('PIMC0811', `the compiled model needs ${gib(need)} GiB of NPU memory (weights, inputs and every intermediate, KV caches before and after the append), but hardware ${q(hw.name)} has ${gib(have)} GiB; use a smaller batch or KV length`);
+  }
 }
 
 /** Sets op.device on every op: the cost model's optimum, or the caller's pick (undefined: the NPU). */

@@ -15,9 +15,13 @@
 //    step is numerically undecidable, reported as such, not as wrong
 //    (DESIGN.md, verification tolerances).
 //
-// Each step is compiled for its own sizes and simulated whole; the caches
-// travel through the NPU's DRAM between steps (not kept resident in the
-// PIM banks or the expander across steps yet).
+// Each step is compiled for its own sizes and simulated whole. The caches
+// live where the placement put them: in the NPU's DRAM, in the expander
+// (inputs and outputs that only PNM ops touch are homed there: no link
+// traffic carries them, compiler/codegen/hetero.ts), or in the HBM-PIM banks
+// (laid out at load, not timed: what a resident cache costs; the simulator
+// re-lays it from the host's copy because each step is compiled for its own
+// length, docs/runtime.md).
 
 import { fail, q } from '../../ir/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';

@@ -4,23 +4,20 @@
 // banks before the model runs (weights, resident KV caches: not timed),
 // execute everything in order with the copies between memories, and put
 // the outputs beside the reference interpreter's (the oracle: the
-// simulators compute the numbers). docs/runtime.md.
+// simulators compute the numbers). Compilation is compile.ts's; docs/runtime.md.
 
-import { fail, q } from '../../ir/diagnostics.js';
 import type { Graph, Op, Value } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { loadHardware } from '../../runtime-sim/hardware/load.js';
-import { devicesOf, type Device, type Hardware } from '../../runtime-sim/hardware/types.js';
+import type { Device, Hardware } from '../../runtime-sim/hardware/types.js';
 import { NpuMemory } from '../../runtime-sim/npu/memory.js';
 import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
 import { executeMachine, type ExecStep, type MachineRun } from '../../runtime-sim/runtime/machine-exec.js';
 import { loadPim, newPimState } from '../../runtime-sim/runtime/pim-exec.js';
-import { generateMachine } from '../codegen/hetero.js';
-import { applyPlacement, placeScenario } from '../placement/place.js';
+import { compileModel } from './compile.js';
 import { runGraph } from '../reference/interpreter.js';
 import { modelAndInputs, readDram, writeDram } from './model-inputs.js';
 import { checkEveryOp, type PerOpReport } from './per-op.js';
-import { prepareStatic } from './npu-sim.js';
 
 export interface SimulateOptions {
   hw?: string | Hardware;
@@ -56,22 +53,8 @@ export interface SimulateReport {
 export function simulateModel(model: string | Graph, o: SimulateOptions): SimulateReport {
   const hw = typeof o.hw === 'object' ? o.hw : loadHardware(o.hw ?? 'npu');
   const { name, raw, feeds } = modelAndInputs(model, o.inputs);
-  const { graph, dims } = prepareStatic(raw, feeds);
+  const { graph, dims, code } = compileModel(raw, { hw, inputs: feeds, placement: o.placement ?? 'optimal' });
 
-  const devices = devicesOf(hw);
-  if (!devices.includes('npu')) fail('PIMC0703', `hardware ${q(hw.name)} has no NPU to run a whole model; use it with pimc kernel`);
-  const pick = o.placement ?? 'optimal';
-  if (pick === 'optimal' && devices.length > 1) {
-    const batch = graph.inputs[0]?.type?.shape[0];
-    applyPlacement(placeScenario(graph, hw, { batch: typeof batch === 'number' ? batch : 1, kvLen: 0 }));
-  } else {
-    for (const op of graph.ops) op.device = pick === 'optimal' ? 'npu' : pick(op) ?? 'npu';
-  }
-  for (const op of graph.ops) {
-    if (!devices.includes(op.device as Device)) fail('PIMC0809', `op ${q(op.name)} is placed on ${op.device}, which hardware ${q(hw.name)} does not have`);
-  }
-
-  const code = generateMachine(graph, hw);
   const npu = new NpuMemory(hw);
   const pnm = hw.pnm ? new PnmMemory(hw) : undefined;
   const functional = o.functional ?? true;
@@ -105,5 +88,5 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const placement: Record<string, number> = {};
   for (const op of graph.ops) placement[op.device!] = (placement[op.device!] ?? 0) + 1;
   const perOp = functional && o.perOp ? checkEveryOp(code, npu, pnm) : undefined;
-  return { model: name, hardware: hw.name, dims: Object.fromEntries(dims), graph, run, placement, outputs, reference, ...(perOp ? { perOp } : {}) };
+  return { model: name, hardware: hw.name, dims, graph, run, placement, outputs, reference, ...(perOp ? { perOp } : {}) };
 }

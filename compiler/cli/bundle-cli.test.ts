@@ -65,6 +65,16 @@ describe('pimc compile / pimc simulate', () => {
     expect(fs.readFileSync(npu, 'utf8')).toMatch(/^# step 0: /);
   });
 
+  it('a model whose DRAM plan exceeds the hardware\'s memory: PIMC0811 at compile time, nothing written', async () => {
+    const hw = path.join(tmp, 'small-memory.json');
+    fs.writeFileSync(hw, JSON.stringify({ extends: 'npu', name: 'npu-1MiB', memory: { capacityGiB: { value: 0.002, source: 'test: a memory smaller than the model' } } }));
+    const out = path.join(tmp, 'too-big.bundle');
+    const r = await cli(['compile', gpt2, '--hw', hw, '--inputs', data, '-o', out]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^PIMC0811: the compiled model needs [\d.]+ GiB of NPU memory .* has 0\.0 GiB/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it.each([
     [['compile', gpt2, '--inputs', data, '--weights', 'some'], /^PIMC0703: --weights/],
     [['compile', gpt2, '--inputs', data, '--emit', 'asm'], /^PIMC0703: --emit/],
