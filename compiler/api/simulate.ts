@@ -14,7 +14,9 @@ import { NpuMemory } from '../../runtime-sim/npu/memory.js';
 import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
 import { executeMachine, type ExecStep, type MachineRun } from '../../runtime-sim/runtime/machine-exec.js';
 import { loadPim, newPimState } from '../../runtime-sim/runtime/pim-exec.js';
+import { machineChromeTrace, type MachineNpuEvent } from '../../runtime-sim/runtime/machine-trace.js';
 import { compileModel } from './compile.js';
+import { writeFileAtomic } from './files.js';
 import { runGraph } from '../reference/interpreter.js';
 import { modelAndInputs, readDram, writeDram } from './model-inputs.js';
 import { checkEveryOp, type PerOpReport } from './per-op.js';
@@ -31,6 +33,8 @@ export interface SimulateOptions {
   functional?: boolean;
   /** false: skip the reference interpreter (the oracle; `reference` is then empty). Default true. */
   reference?: boolean;
+  /** Write a Chrome/Perfetto trace of the run here (runtime-sim/runtime/machine-trace.ts). */
+  trace?: string;
   /** Also check every op on its own inputs against its kernel's bound (compiler/api/per-op.ts). */
   perOp?: boolean;
   onProgress?: (what: string, done: number, total: number) => void;
@@ -80,9 +84,12 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
       : s.device === 'npu' ? { device: 'npu', name: s.op.name, program: s.program }
         : s.device === 'pim' ? { device: 'pim', name: s.op.name, work: s.work }
           : { device: 'pnm', name: s.op.name, program: s.program });
+  const npuEvents: MachineNpuEvent[] = [];
   const run = executeMachine(steps, { npu, pnm, pim }, {
     hw, functional, onStep: (d, t) => o.onProgress?.('simulate', d, t),
+    ...(o.trace ? { npuTrace: (e: MachineNpuEvent) => npuEvents.push(e) } : {}),
   });
+  if (o.trace) writeFileAtomic(o.trace, machineChromeTrace(run, hw, npuEvents).toJSON());
   const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(home(v).mem, home(v).at, v)] as const) : []);
   const reference = functional && (o.reference ?? true) ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();
   const placement: Record<string, number> = {};

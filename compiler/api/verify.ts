@@ -40,6 +40,8 @@ export interface VerifyOptions {
   placement?: ReadonlyMap<string, Device>;
   /** Also check every op on its own inputs within its kernel's bound, naming the first op outside it. */
   perOp?: boolean;
+  /** Write a Chrome/Perfetto trace of the simulated run here. */
+  trace?: string;
   onProgress?: (what: string, done: number, total: number) => void;
 }
 
@@ -78,7 +80,7 @@ export function verifyModel(model: string, o: VerifyOptions): { report: VerifyRe
   const feeds = readTensors(o.inputs, raw, 'input');
   const expected = readTensors(o.inputs, raw, 'output');
   const pins = o.placement;
-  const sim = simulateModel(raw, { hw: o.hw, inputs: feeds, onProgress: o.onProgress, perOp: o.perOp, placement: pins ? (op) => pins.get(op.name) : 'optimal' });
+  const sim = simulateModel(raw, { hw: o.hw, inputs: feeds, onProgress: o.onProgress, perOp: o.perOp, ...(o.trace ? { trace: o.trace } : {}), placement: pins ? (op) => pins.get(op.name) : 'optimal' });
   const graph = sim.graph;
   const depths = opDepths(graph);
   const outputs = graph.outputs.map((v): VerifiedOutput => {

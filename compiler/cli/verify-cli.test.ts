@@ -22,3 +22,13 @@ it.each([
   expect(err.trim().split('\n')).toHaveLength(1);
   expect(err).toMatch(message);
 });
+
+it('--trace writes a Perfetto trace of the run with a thread per device', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pimc-verify-trace-')), 'run.json');
+  const code = await runCli(['verify', gpt2, '--inputs', data, '--hw', 'npu+hbm-pim', '--trace', file], { out: () => {}, err: () => {}, interactive: false });
+  expect(code).toBe(0);
+  const events = (JSON.parse(fs.readFileSync(file, 'utf8')) as { traceEvents: { name: string; pid: number; args?: { name?: string } }[] }).traceEvents;
+  expect(events.filter((e) => e.name === 'thread_name' && e.pid === 1).map((e) => e.args!.name)).toEqual(expect.arrayContaining(['npu', 'pim']));
+});

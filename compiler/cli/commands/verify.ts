@@ -11,12 +11,13 @@ export function registerVerify(program: Command, io: CliIO, setExit: (code: numb
     .option('--hw <hw>', 'hardware preset or description file', 'npu')
     .option('--placement <file>', 'JSON { "op name": "npu" | "pim" | "pnm" } (ops it does not name run on the NPU); default: the placement\'s optimum')
     .option('--per-op', 'also check every op on its own inputs against its kernel\'s bound, naming the first op outside it')
+    .option('--trace <file>', 'write a Chrome/Perfetto trace of the simulated run (open in ui.perfetto.dev)')
     .option('--json', 'print one JSON document (schema pimc.verify/1)')
-    .action(async (model: string, o: { inputs: string; hw: string; placement?: string; perOp?: boolean; json?: boolean }) => {
+    .action(async (model: string, o: { inputs: string; hw: string; placement?: string; perOp?: boolean; trace?: string; json?: boolean }) => {
       const { verifyModel } = await import('../../api/verify.js');
       const { readPlacementFile } = await import('../../api/analyze.js');
       const placement = o.placement ? readPlacementFile(o.placement) : undefined;
-      const { report } = verifyModel(model, { hw: o.hw, inputs: o.inputs, placement, perOp: o.perOp, onProgress: (what, d, t) => progress(io, `${what} ${d}/${t}`) });
+      const { report } = verifyModel(model, { hw: o.hw, inputs: o.inputs, placement, perOp: o.perOp, ...(o.trace ? { trace: o.trace } : {}), onProgress: (what, d, t) => progress(io, `${what} ${d}/${t}`) });
       progressDone(io);
       if (o.json) printJson(io, report);
       else {
