@@ -81,7 +81,7 @@ export function simulateBundle(dir: string, o: SimulateBundleOptions): { report:
   const b = readBundle(dir);
   const m = b.manifest;
   const functional = o.functional ?? true;
-  if (o.inputs === undefined && functional) fail('PIMC0601', `simulating bundle ${q(dir)} needs its inputs (or timing only)`);
+  if (o.inputs === undefined && functional) fail('PIMC0601', `simulating bundle ${q(dir)} computes numbers from its inputs: give --inputs DIR, or --timing-only`);
   const feeds = typeof o.inputs === 'string' ? readTensors(o.inputs, m, 'input') : new Map(o.inputs ?? []);
   const expected = typeof o.inputs === 'string' && functional ? readTensors(o.inputs, m, 'output') : new Map<string, Tensor>();
   for (const x of o.inputs === undefined ? [] : m.inputs) {
