@@ -4,9 +4,26 @@
 import { allocate, bf16Bits, bf16FromBits, bytesPerElement, f16Bits, f16FromBits, type DType } from './dtype.js';
 import { Tensor, sizeOf } from './tensor.js';
 
-/** Decodes `bytes` (exactly size * bytesPerElement long; the caller checks) into a tensor. */
+/** True on a little-endian host: typed arrays over raw bytes read them as the files have them. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Decodes `bytes` (exactly size * bytesPerElement long; the caller checks) into a tensor.
+ *
+ * float32 bytes that are a whole buffer of their own (offset 0, the buffer's
+ * full length: what a read of a file range into a fresh array gives, as
+ * readRange does, once per read) are used in place: the tensor's data is a
+ * view of that buffer, not a copy (a weight of a big model is hundreds of
+ * megabytes). The caller hands the bytes over and does not change them
+ * afterwards. Bytes inside a larger buffer (a TensorProto's raw_data in the
+ * model file's bytes, a pooled Buffer) are copied, so a tensor never shares
+ * memory with anything else.
+ */
 export function tensorFromRaw(dtype: DType, shape: readonly number[], bytes: Uint8Array): Tensor {
   const n = sizeOf(shape);
+  if (dtype === 'f32' && LITTLE_ENDIAN && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength === 4 * n && bytes.buffer instanceof ArrayBuffer) {
+    return new Tensor(dtype, shape, new Float32Array(bytes.buffer, 0, n));
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = allocate(dtype, n);
   const aligned = bytes.byteOffset % bytesPerElement(dtype) === 0;

@@ -85,6 +85,7 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
         : s.device === 'pim' ? { device: 'pim', name: s.op.name, work: s.work }
           : { device: 'pnm', name: s.op.name, program: s.program });
   const npuEvents: MachineNpuEvent[] = [];
+  o.onProgress?.('simulate', 0, steps.length);
   const run = executeMachine(steps, { npu, pnm, pim }, {
     hw, functional, onStep: (d, t) => o.onProgress?.('simulate', d, t),
     ...(o.trace ? { npuTrace: (e: MachineNpuEvent) => npuEvents.push(e) } : {}),

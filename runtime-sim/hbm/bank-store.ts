@@ -13,9 +13,18 @@ export const LANES = 16;
 export const BURSTS_PER_ROW = 32;
 const ROW_LANES = LANES * BURSTS_PER_ROW;
 const SLAB_ROWS = 64;
+/** Row numbers below this (all of an HBM bank's: 14 bits) find their slot in a table of chunks; others in a map. */
+const TABLE_ROWS = 1 << 16;
+const CHUNK_BITS = 8;
+const CHUNK_ROWS = 1 << CHUNK_BITS;
 
 export class BankStore {
-  /** Per bank: row number -> slot (slab * SLAB_ROWS + row within the slab). */
+  /**
+   * Per bank: row number -> slot (slab * SLAB_ROWS + row within the slab).
+   * Rows 0 .. TABLE_ROWS-1 in chunks of CHUNK_ROWS entries (-1: no row;
+   * a chunk exists once one of its rows does), any other row number in the map.
+   */
+  private readonly chunks: (Int32Array | undefined)[][];
   private readonly slots: Map<number, number>[];
   private readonly slabs: Uint16Array[] = [];
   private allocated = 0;
@@ -26,6 +35,7 @@ export class BankStore {
   private readonly lastView: (Uint16Array | undefined)[];
 
   constructor(readonly banks = 16) {
+    this.chunks = Array.from({ length: banks }, () => new Array<Int32Array | undefined>(TABLE_ROWS / CHUNK_ROWS).fill(undefined));
     this.slots = Array.from({ length: banks }, () => new Map());
     this.lastRow = new Int32Array(banks).fill(-1);
     this.lastSlot = new Int32Array(banks);
@@ -50,12 +60,24 @@ export class BankStore {
   /** The row's slot, -1 if the row does not exist (and is not to be created). Remembered per bank. */
   private slot(bank: number, row: number, create: boolean): number {
     if (this.lastRow[bank] === row) return this.lastSlot[bank]!;
-    const m = this.slots[bank]!;
-    let slot = m.get(row);
-    if (slot === undefined) {
-      if (!create) return -1;
-      slot = this.newSlot();
-      m.set(row, slot);
+    let slot: number;
+    if (row >= 0 && row < TABLE_ROWS && (row | 0) === row) {
+      const chunks = this.chunks[bank]!;
+      let c = chunks[row >>> CHUNK_BITS];
+      slot = c === undefined ? -1 : c[row & (CHUNK_ROWS - 1)]!;
+      if (slot < 0) {
+        if (!create) return -1;
+        if (c === undefined) c = chunks[row >>> CHUNK_BITS] = new Int32Array(CHUNK_ROWS).fill(-1);
+        slot = c[row & (CHUNK_ROWS - 1)] = this.newSlot();
+      }
+    } else {
+      const m = this.slots[bank]!;
+      const s = m.get(row);
+      if (s === undefined) {
+        if (!create) return -1;
+        slot = this.newSlot();
+        m.set(row, slot);
+      } else slot = s;
     }
     this.lastRow[bank] = row;
     this.lastSlot[bank] = slot;
@@ -86,6 +108,11 @@ export class BankStore {
     const slab = this.slabs[Math.floor(slot / SLAB_ROWS)]!;
     const o = (slot % SLAB_ROWS) * ROW_LANES + col * LANES;
     for (let i = 0; i < LANES; i++) slab[o + i] = lanes[from + i]!;
+  }
+
+  /** Rows allocated so far (it only grows: a view of a row stays valid, and a row that read as zeros is one until this changes). */
+  get rowsAllocated(): number {
+    return this.allocated;
   }
 
   /** Bytes of rows allocated (for stats). */

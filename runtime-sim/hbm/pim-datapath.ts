@@ -15,8 +15,9 @@ import { fail } from '../../ir/diagnostics.js';
 import type { ColumnEvent, DataPath, Mode } from './channel-api.js';
 import { BankStore, LANES } from './bank-store.js';
 import { F16_VALUE, f16, f16BitsOf } from './fp16.js';
-import { CONFIG_COLS, ROWS, type PchStream } from './stream.js';
+import { CONFIG_COLS, ROWS, type Command, type PchStream } from './stream.js';
 import { decodeForExecution, type ExecInstr } from './pim-program.js';
+import type { UnrolledStream } from './channel.js';
 
 const GRF = 8;
 /** The data of a WR without a data burst (data -1): zeros. */
@@ -37,6 +38,10 @@ const isGemvMac = (ins: ExecInstr): boolean => ins.op === 'MAC' && ins.aam && in
 
 /** Lanes advance through an operand, except scalar registers (SRF_M, SRF_A): one value for every lane. */
 const step = (code: number): number => (code === 6 || code === 7 ? 0 : 1);
+
+/** The modes of replayColumns' mode codes. */
+const MODE_OF: readonly Mode[] = ['SB', 'AB', 'AB-PIM'];
+const AB_PIM = 2;
 
 /** A lane's value: registers hold values, bank rows FP16 bits. */
 const laneValue = (a: Float64Array | Uint16Array, at: number): number => (a instanceof Uint16Array ? F16_VALUE[a[at]!]! : a[at]!);
@@ -74,7 +79,15 @@ export class PimDatapath implements DataPath {
   private exited = false;
   /** Triggers that executed an instruction (for utilisation stats). */
   triggers = 0;
-  private readonly burst = new Uint16Array(LANES);
+  /**
+   * macGemv's bank rows: the row `macRow` of the PCUs' banks of parity
+   * `macParity`, as store.row gives them, taken when the store had
+   * `macAllocated` rows (a row created since may be one that read as zeros).
+   */
+  private readonly macRows: Uint16Array[];
+  private macRow = -1;
+  private macParity = -1;
+  private macAllocated = -1;
 
   constructor(o: PimDatapathOptions) {
     this.pch = o.pch;
@@ -83,15 +96,21 @@ export class PimDatapath implements DataPath {
     this.data = o.stream.data;
     this.store = o.store;
     this.readback = new Uint16Array(o.stream.readbackBursts * LANES);
+    // the registers in one buffer (a data path per pseudo-channel per run: fewer allocations)
     const regs = o.pcus * GRF * LANES;
-    this.grfA = new Float64Array(regs);
-    this.grfB = new Float64Array(regs);
-    this.aOut = new Float64Array(o.pcus * LANES);
-    this.mOut = new Float64Array(o.pcus * LANES);
-    this.srfM = new Float64Array(GRF);
-    this.srfA = new Float64Array(GRF);
-    this.crf = new Uint32Array(o.crfEntries);
-    this.jumpLeft = new Int32Array(o.crfEntries);
+    const f = new Float64Array(2 * regs + 2 * o.pcus * LANES + 2 * GRF);
+    let at = 0;
+    const take = (n: number) => f.subarray(at, (at += n));
+    this.grfA = take(regs);
+    this.grfB = take(regs);
+    this.aOut = take(o.pcus * LANES);
+    this.mOut = take(o.pcus * LANES);
+    this.srfM = take(GRF);
+    this.srfA = take(GRF);
+    const words = new ArrayBuffer(8 * o.crfEntries);
+    this.crf = new Uint32Array(words, 0, o.crfEntries);
+    this.jumpLeft = new Int32Array(words, 4 * o.crfEntries, o.crfEntries);
+    this.macRows = new Array<Uint16Array>(o.pcus).fill(ZERO_BURST);
   }
 
   private where(e: ColumnEvent): string {
@@ -116,11 +135,62 @@ export class PimDatapath implements DataPath {
     this.trigger(e);
   }
 
+  /**
+   * The column events an EventLog kept (pim-system.ts), in order, as column()
+   * and modeChanged() would get them: per event the command's index in `u`
+   * (-1: a mode change, mode = from * 3 + to), the cycle, and the mode code
+   * (0 SB, 1 AB, 2 AB-PIM). A trigger of the GEMV MAC goes straight to
+   * macGemv (trigger's own path for it, without a ColumnEvent); every other
+   * event goes through column() with the event filled in.
+   */
+  replayColumns(u: UnrolledStream, index: Int32Array, cycle: Float64Array, mode: Uint8Array, n: number, pch: number): void {
+    const cmd: Command = { kind: 'ACT', bank: 0, row: 0, col: 0, data: -1, tag: -1, follow: 0 };
+    const ev: ColumnEvent = { cmd, index: 0, cycle: 0, mode: 'SB', pch };
+    const rows = u.row;
+    const cols = u.col;
+    for (let i = 0; i < n; i++) {
+      const at = index[i]!;
+      if (at < 0) {
+        const m = mode[i]!;
+        this.modeChanged(MODE_OF[(m / 3) | 0]!, MODE_OF[m % 3]!);
+        continue;
+      }
+      const row = rows[at]!;
+      // column(): AB-PIM, not the configuration row nor a reserved row (bit 12), so trigger(): not after EXIT, the GEMV MAC at the PC
+      if (mode[i] === AB_PIM && (row & TRIGGER_ROW_BIT) === 0 && !this.exited && this.gemvMac[this.pc] === 1) {
+        const ins = this.program[this.pc]!;
+        this.triggers++;
+        this.macGemv(ins.bankParity!, row, cols[at]!);
+        if (++this.repeat >= ins.repeats) {
+          this.repeat = 0;
+          this.pc++;
+          this.settle(this.event(ev, u, at, cycle[i]!, mode[i]!));
+        }
+        continue;
+      }
+      this.column(this.event(ev, u, at, cycle[i]!, mode[i]!));
+    }
+  }
+
+  /** `ev` (and its command) as the engine hands over command `at` of `u`. */
+  private event(ev: ColumnEvent, u: UnrolledStream, at: number, cycle: number, mode: number): ColumnEvent {
+    const cmd = ev.cmd as Command;
+    cmd.kind = u.kindName[at]!;
+    cmd.bank = u.bank[at]!;
+    cmd.row = u.row[at]!;
+    cmd.col = u.col[at]!;
+    cmd.data = u.data[at]!;
+    cmd.tag = u.tag[at]!;
+    cmd.follow = u.follow[at]!;
+    ev.index = at;
+    ev.cycle = cycle;
+    ev.mode = MODE_OF[mode]!;
+    return ev;
+  }
+
   private writeHostData(bank: number, row: number, col: number, slot: number): void {
-    if (slot < 0) {
-      this.burst.fill(0);
-      this.store.writeBurst(bank, row, col, this.burst);
-    } else this.store.writeBurst(bank, row, col, this.data, slot * LANES);
+    if (slot < 0) this.store.writeBurst(bank, row, col, ZERO_BURST);
+    else this.store.writeBurst(bank, row, col, this.data, slot * LANES);
   }
 
   /** AB without PIM: a RD copies each addressed bank column into GRF_A (even) or GRF_B (odd); a WR copies back. */
@@ -250,20 +320,28 @@ export class PimDatapath implements DataPath {
     // initialisation on every lane (a 4096 x 4096 GEMV runs 16.8M lanes).
     const value = F16_VALUE;
     const round = f16;
-    const lanes = LANES;
-    const regs = GRF;
     const grfA = this.grfA;
     const grfB = this.grfB;
     const store = this.store;
     const pcus = this.pcus;
+    const rows = this.macRows;
+    // the PCUs' bank rows, looked up when the row (or parity) changes: a DRAM row serves 32 MACs
+    if (row !== this.macRow || bankParity !== this.macParity || store.rowsAllocated !== this.macAllocated) {
+      for (let k = 0; k < pcus; k++) rows[k] = store.row(2 * k + bankParity, row);
+      this.macRow = row;
+      this.macParity = bankParity;
+      this.macAllocated = store.rowsAllocated;
+    }
     const dst = col & 7;
     const src = ((row & 1) << 2) | ((col >> 3) & 3);
-    const bo = col * lanes;
+    // 8 = GRF, 16 = LANES (literals: no module binding reads in the loop)
     for (let k = 0; k < pcus; k++) {
-      const w = store.row(2 * k + bankParity, row);
-      const ai = (k * regs + src) * lanes;
-      const bi = (k * regs + dst) * lanes;
-      for (let l = 0; l < lanes; l++) grfB[bi + l] = round(grfB[bi + l]! + round(value[w[bo + l]!]! * grfA[ai + l]!));
+      const w = rows[k]!;
+      let a = (k * 8 + src) * 16;
+      let b = (k * 8 + dst) * 16;
+      let x = col * 16;
+      const end = b + 16;
+      for (; b < end; b++, a++, x++) grfB[b] = round(grfB[b]! + round(value[w[x]!]! * grfA[a]!));
     }
   }
 

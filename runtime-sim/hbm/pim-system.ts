@@ -121,6 +121,7 @@ class EventLog implements DataPath {
 
   /** The same events, in order, to `path` on pseudo-channel `pch`: commands as the unrolled stream has them. */
   replay(u: UnrolledStream, path: DataPath, pch: number): void {
+    if (path instanceof PimDatapath) return path.replayColumns(u, this.index, this.cycle, this.mode, this.n, pch);
     const cmd: Command = { kind: 'ACT', bank: 0, row: 0, col: 0, data: -1, tag: -1, follow: 0 };
     const ev: ColumnEvent = { cmd, index: 0, cycle: 0, mode: 'SB', pch };
     for (let i = 0; i < this.n; i++) {
