@@ -38,6 +38,8 @@ export interface CompileOptions {
   /** ...or from a scenario (default: batch 1, KV length 1024 for decode models). */
   scenario?: Partial<Scenario>;
   placement?: Placement;
+  /** KV regions in the HBM-PIM banks hold at least this many keys (pimc generate: the last step's). */
+  kvCapacity?: number;
   onProgress?: (what: string, done: number, total: number) => void;
 }
 
@@ -61,7 +63,7 @@ export function compileModel(model: string | Graph, o: CompileOptions = {}): Com
   runPasses(graph, pipeline('fuse'));
   placeOps(graph, hw, o.placement ?? 'optimal');
   o.onProgress?.('generate', 0, 1);
-  const code = generateMachine(graph, hw);
+  const code = generateMachine(graph, hw, { kvCapacity: o.kvCapacity });
   o.onProgress?.('generate', 1, 1);
   checkDramFits(code, hw);
   return { model: name, hw, dims: Object.fromEntries(dims), graph, code };

@@ -23,6 +23,18 @@ describe('pimc generate', () => {
     }, 120_000);
   }
 
+  it.each(['llama_dynamic_decode', 'gpt2_dynamic_decode'])('%s on npu+hbm-pim: the banks carry weights and KV caches from step to step, with the same numbers as laying them out afresh', (m) => {
+    const file = path.join(models, m, 'model.onnx');
+    const carried = generateTokens(file, { hw: 'npu+hbm-pim', promptIds: [5, 17, 42], steps: 6 });
+    const fresh = generateTokens(file, { hw: 'npu+hbm-pim', promptIds: [5, 17, 42], steps: 6, carryBanks: false });
+    // the prompt's step and the first decode step lay the banks out differently (3 rows per GEMV vector, then 1); from then on the layout repeats
+    expect(carried.steps.map((x) => x.carried)).toEqual([false, false, true, true, true, true, true]);
+    expect(fresh.steps.every((x) => !x.carried)).toBe(true);
+    expect(carried.tokens).toEqual(fresh.tokens);
+    expect(carried.steps.map((x) => x.maxLogitError)).toEqual(fresh.steps.map((x) => x.maxLogitError));
+    expect(carried.ok).toBe(true);
+  }, 120_000);
+
   it('bad input: a model without past caches, an empty prompt: coded errors', async () => {
     const err = async (args: string[]) => {
       let e = '';

@@ -16,19 +16,20 @@
 //    (DESIGN.md, verification tolerances).
 //
 // Each step is compiled for its own sizes and simulated whole. The caches
-// live where the placement put them: in the NPU's DRAM, in the expander
+// stay where the placement put them: in the NPU's DRAM, in the expander
 // (inputs and outputs that only PNM ops touch are homed there: no link
-// traffic carries them, compiler/codegen/hetero.ts), or in the HBM-PIM banks
-// (laid out at load, not timed: what a resident cache costs; the simulator
-// re-lays it from the host's copy because each step is compiled for its own
-// length, docs/runtime.md).
+// traffic carries them, compiler/codegen/hetero.ts), or in the HBM-PIM banks,
+// which go from step to step with the weights and every appended token in
+// place (KV regions planned for the last step's length; docs/runtime.md,
+// "Decoding"). The host keeps its own copy of every cache too: the decode
+// model's present_* outputs.
 
 import { fail, q } from '../../ir/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { runGraph } from '../reference/interpreter.js';
 import { loadModel } from './model.js';
-import { simulateModel } from './simulate.js';
+import { simulateModel, type SimulateReport } from './simulate.js';
 import { opDepths } from './verify.js';
 
 export const GENERATE_SCHEMA = 'pimc.generate/1';
@@ -39,6 +40,13 @@ export interface GenerateOptions {
   promptIds: readonly number[];
   /** Decode steps after the prompt's step: steps + 1 tokens in all. */
   steps: number;
+  /**
+   * Keep the HBM-PIM banks from step to step (default true): KV regions are
+   * planned for the last step's length, so every decode step lays the banks
+   * out alike and finds its weights and caches where the previous step left
+   * them. false: every step lays them out afresh from the host's copies.
+   */
+  carryBanks?: boolean;
   onProgress?: (step: number, total: number) => void;
 }
 
@@ -54,6 +62,8 @@ export interface GenerateStep {
   status: 'match' | 'undecidable' | 'mismatch' | 'logits outside tolerance';
   /** Simulated time of the machine's step. */
   seconds: number;
+  /** The HBM-PIM banks came from the previous step as it left them (weights and appended caches in place). */
+  carried: boolean;
 }
 
 export interface GenerateReport {
@@ -110,10 +120,15 @@ export function generateTokens(model: string, o: GenerateOptions): GenerateRepor
   const steps: GenerateStep[] = [];
   let hardware = o.hw ?? 'npu';
   let ids = [...o.promptIds];
+  const carry = o.carryBanks ?? true;
+  // every cache holds at most the prompt and the generated tokens but the last
+  const kvCapacity = carry ? o.promptIds.length + o.steps : undefined;
+  let banks: SimulateReport['carry'];
   for (let step = 0; step <= o.steps; step++) {
     const feeds = (caches: Map<string, Tensor>) => new Map([['input_ids', Tensor.from('i64', [1, ids.length], ids)], ...caches]);
     const ref = runGraph(reference, feeds(refCaches)).outputs;
-    const sim = simulateModel(loadModel(model, { stage: 'onnx' }).graph, { hw: o.hw, inputs: feeds(simCaches) });
+    const sim = simulateModel(loadModel(model, { stage: 'onnx' }).graph, { hw: o.hw, inputs: feeds(simCaches), kvCapacity, ...(carry && banks ? { carry: banks } : {}) });
+    banks = sim.carry;
     hardware = sim.hardware;
     const want = ref.get('logits')!;
     const got = sim.outputs.get('logits')!;
@@ -132,7 +147,7 @@ export function generateTokens(model: string, o: GenerateOptions): GenerateRepor
     const m = margin(want.data, last, vocab);
     const status: GenerateStep['status'] = err > tolerance ? 'logits outside tolerance'
       : token === machineToken ? 'match' : m <= 2 * tolerance ? 'undecidable' : 'mismatch';
-    steps.push({ step, token, machineToken, margin: m, maxLogitError: err, tolerance, status, seconds: sim.run.seconds });
+    steps.push({ step, token, machineToken, margin: m, maxLogitError: err, tolerance, status, seconds: sim.run.seconds, carried: sim.carried });
     tokens.push(token);
     refCaches = new Map([...refCaches.keys()].map((k) => [k, ref.get(presentOf(k))!] as const));
     simCaches = new Map([...simCaches.keys()].map((k) => [k, sim.outputs.get(presentOf(k))!] as const));

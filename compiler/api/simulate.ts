@@ -13,7 +13,7 @@ import type { Device, Hardware } from '../../runtime-sim/hardware/types.js';
 import { NpuMemory } from '../../runtime-sim/npu/memory.js';
 import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
 import { executeMachine, type ExecStep, type MachineRun } from '../../runtime-sim/runtime/machine-exec.js';
-import { loadPim, newPimState } from '../../runtime-sim/runtime/pim-exec.js';
+import { heldWhenCarried, loadPim, newPimState, type PimState } from '../../runtime-sim/runtime/pim-exec.js';
 import { machineChromeTrace, type MachineNpuEvent } from '../../runtime-sim/runtime/machine-trace.js';
 import { compileModel } from './compile.js';
 import { writeFileAtomic } from './files.js';
@@ -33,6 +33,15 @@ export interface SimulateOptions {
   functional?: boolean;
   /** false: skip the reference interpreter (the oracle; `reference` is then empty). Default true. */
   reference?: boolean;
+  /** KV regions in the HBM-PIM banks hold at least this many keys (compile.ts). */
+  kvCapacity?: number;
+  /**
+   * HBM-PIM banks from an earlier run (pimc generate's previous step): when
+   * this run lays the banks out alike (PimCode.layout), they are used as they
+   * are: the model's weights and the caches KV appends keep are already
+   * there; the rest (folded constants, caches no append keeps) is loaded.
+   */
+  carry?: PimCarry;
   /** Write a Chrome/Perfetto trace of the run here (runtime-sim/runtime/machine-trace.ts). */
   trace?: string;
   /** Also check every op on its own inputs against its kernel's bound (compiler/api/per-op.ts). */
@@ -52,12 +61,21 @@ export interface SimulateReport {
   reference: Map<string, Tensor>;
   /** With perOp: every op against the reference op on its own inputs, within its kernel's bound. */
   perOp?: PerOpReport;
+  /** The HBM-PIM banks after the run, for the next (absent: nothing on pim). */
+  carry?: PimCarry;
+  /** True when the banks came from `o.carry` (nothing reloaded but caches no append keeps). */
+  carried: boolean;
+}
+
+export interface PimCarry {
+  state: PimState;
+  layout: string;
 }
 
 export function simulateModel(model: string | Graph, o: SimulateOptions): SimulateReport {
   const hw = typeof o.hw === 'object' ? o.hw : loadHardware(o.hw ?? 'npu');
   const { name, raw, feeds } = modelAndInputs(model, o.inputs);
-  const { graph, dims, code } = compileModel(raw, { hw, inputs: feeds, placement: o.placement ?? 'optimal' });
+  const { graph, dims, code } = compileModel(raw, { hw, inputs: feeds, placement: o.placement ?? 'optimal', kvCapacity: o.kvCapacity });
 
   const npu = new NpuMemory(hw);
   const pnm = hw.pnm ? new PnmMemory(hw) : undefined;
@@ -77,8 +95,9 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   }
   // the PIM banks of the run; weights and resident KV caches in them before the first step (not timed;
   // a timing-only run needs no data in them)
-  const pim = code.pim ? newPimState(hw) : undefined;
-  if (pim && functional) loadPim(code.pim!.loads, pim, npu);
+  const carried = !!code.pim && o.carry?.layout === code.pim.layout;
+  const pim = code.pim ? (carried ? o.carry!.state : newPimState(hw)) : undefined;
+  if (pim && functional) loadPim(carried ? code.pim!.loads.filter((l) => !heldWhenCarried(l)) : code.pim!.loads, pim, npu);
   const steps: ExecStep[] = code.steps.map((s): ExecStep =>
     s.device === 'link' ? s
       : s.device === 'npu' ? { device: 'npu', name: s.op.name, program: s.program }
@@ -96,5 +115,10 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
   const placement: Record<string, number> = {};
   for (const op of graph.ops) placement[op.device!] = (placement[op.device!] ?? 0) + 1;
   const perOp = functional && o.perOp ? checkEveryOp(code, npu, pnm) : undefined;
-  return { model: name, hardware: hw.name, dims, graph, run, placement, outputs, reference, ...(perOp ? { perOp } : {}) };
+  return {
+    model: name, hardware: hw.name, dims, graph, run, placement, outputs, reference,
+    ...(perOp ? { perOp } : {}),
+    ...(pim ? { carry: { state: pim, layout: code.pim!.layout } } : {}),
+    carried,
+  };
 }

@@ -61,7 +61,12 @@ export interface MachineCode {
 
 const PNM_ALIGN = 4096;
 
-export function generateMachine(g: Graph, hw: Hardware): MachineCode {
+export interface MachineOptions {
+  /** KV regions in the HBM-PIM banks hold at least this many keys (pim-steps.ts). */
+  kvCapacity?: number;
+}
+
+export function generateMachine(g: Graph, hw: Hardware, o: MachineOptions = {}): MachineCode {
   const dram = planDram(g);
   let next = 0;
   const pnmTake = (bytes: number) => {
@@ -128,7 +133,7 @@ export function generateMachine(g: Graph, hw: Hardware): MachineCode {
     } else if (device === 'pim') {
       if (!hw.pim) fail('PIMC0809', `op ${q(op.name)} is placed on pim, but hardware ${q(hw.name)} has no HBM-PIM`);
       copyBack(inputs);
-      pim ??= new PimCodegen(g, hw, dram);
+      pim ??= new PimCodegen(g, hw, dram, o.kvCapacity);
       steps.push({ device: 'pim', op, work: pim.step(op) });
     } else {
       fail('PIMC0809', `op ${q(op.name)} is placed on ${device}; the machine runtime runs npu, pim and pnm ops`);

@@ -52,6 +52,12 @@ import type { DramPlan } from './dram-plan.js';
 export interface PimCode {
   /** What is laid out in the banks before the model runs (not timed). */
   loads: PimLoad[];
+  /**
+   * Where the loads go (rows, pseudo-channels, shapes; not the values): two
+   * runs with the same key lay their weights and KV regions out alike, so
+   * banks carried from one to the next already hold them.
+   */
+  layout: string;
   /** Rows per bank: taken for resident matrices, for per-call operands, and usable. */
   rows: { resident: number; perCall: number; usable: number };
 }
@@ -195,8 +201,10 @@ export function attentionTemplates(g: PimGeometry, p: AttentionPlan, phase: 'sco
  * touch, with their lanes as slots into the cache [hkv, skv, hd] (the host's
  * copy: whole bursts, no read-modify-write), as kvAppendStreams does for both.
  */
-export function kvAppendTemplates(g: PimGeometry, p: AttentionPlan, role: KvRole, t0: number, t1: number): StreamTemplate[] {
-  const { skv, hd } = p.shape;
+export function kvAppendTemplates(g: PimGeometry, p: AttentionPlan, role: KvRole, t0: number, t1: number, keys = p.shape.skv): StreamTemplate[] {
+  // `keys`: keys in the host's copy of the cache, which the slots index; the region may hold more (kvCapacity)
+  const { hd } = p.shape;
+  const skv = keys;
   const rows = new Map<number, Map<string, { bank: number; row: number; bursts: [number, number[]][] }>>();
   p.heads.forEach((h, i) => {
     const plan = role === 'k' ? h.k : h.v;
@@ -231,6 +239,15 @@ export function kvAppendTemplates(g: PimGeometry, p: AttentionPlan, role: KvRole
   });
 }
 
+/** The placement of every load in the banks, as text (PimCode.layout). */
+function layoutKey(loads: readonly PimLoad[]): string {
+  const gemv = (p: GemvPlan) => [p.m, p.n, p.vectors, p.pchs, p.rowBase];
+  const attention = (ps: readonly AttentionPlan[]) => ps.map((p) => p.heads.map((h) => [h.pch, h.pchs, gemv(h.k), gemv(h.v)]));
+  return JSON.stringify(loads.map((l) => (l.kind === 'gemv-weights' ? [l.kind, l.pch, l.k0, l.transpose, !!l.stable, gemv(l.plan)]
+    : l.kind === 'kv' ? [l.kind, l.role, !!l.appended, attention(l.plans)]
+      : [l.kind, l.base, l.shape, l.plan.op, l.plan.size, l.plan.rows])));
+}
+
 function attr(op: Op, name: string): number | string | undefined {
   const a = op.attrs.get(name);
   return a && (a.kind === 'int' || a.kind === 'float' || a.kind === 'string') ? a.value : undefined;
@@ -244,7 +261,13 @@ export class PimCodegen {
   private readonly regions = new Map<Op, KvRegion>();
   private readonly consumers = new Map<Value, Op[]>();
 
-  constructor(private readonly graph: Graph, hw: Hardware, private readonly dram: DramPlan) {
+  /**
+   * `kvCapacity`: KV regions hold at least this many keys (pimc generate plans
+   * them for its last step, so every step lays them out alike and the banks
+   * can carry the cache from step to step; attention then runs over the
+   * whole region, its keys past the cache masked on the host).
+   */
+  constructor(private readonly graph: Graph, hw: Hardware, private readonly dram: DramPlan, private readonly kvCapacity = 0) {
     this.geometry = pimGeometry(hw);
     this.rows = new RowAllocator(this.geometry);
     for (const op of graph.ops) for (const v of op.inputs) if (v) this.consumers.set(v, [...(this.consumers.get(v) ?? []), op]);
@@ -265,7 +288,7 @@ export class PimCodegen {
   }
 
   finish(): PimCode {
-    return { loads: this.loads, rows: { ...this.rows.used, usable: this.rows.usable } };
+    return { loads: this.loads, layout: layoutKey(this.loads), rows: { ...this.rows.used, usable: this.rows.usable } };
   }
 
   private build(op: Op): PimWork {
@@ -300,7 +323,7 @@ export class PimCodegen {
     const rowBase = this.rows.resident(need, op, `its ${k} x ${n} weight and ${vectors} result row(s)`);
     const slices = cuts.map(([k0, k1], i) => {
       const plan = withOp(op, () => planGemv(g, n, k1 - k0, vectors, { pchs, rowBase }));
-      this.loads.push({ kind: 'gemv-weights', plan, pch: i * pchs, k0, w: wt, transpose: !transB });
+      this.loads.push({ kind: 'gemv-weights', plan, pch: i * pchs, k0, w: wt, transpose: !transB, stable: w.constant!.source.kind === 'file' });
       return { plan, pch: i * pchs, k0, template: gemvTemplate(g, plan, i * pchs, k0, k) };
     });
     const b = bias ? this.tensor(bias, op, 'bias') : null;
@@ -313,7 +336,7 @@ export class PimCodegen {
     const known = this.regions.get(key);
     if (known) return known;
     const g = this.geometry;
-    const shape = { hq: dims.hq * dims.sq, hkv: dims.hkv, skv: dims.skv, hd: dims.hd };
+    const shape = { hq: dims.hq * dims.sq, hkv: dims.hkv, skv: Math.max(dims.skv, this.kvCapacity), hd: dims.hd };
     const plan = withOp(key, () => planAttention(g, shape));
     const size = even(Math.max(...plan.heads.map((h) => Math.max(h.k.rowBase + h.k.rowsUsed, h.v.rowBase + h.v.rowsUsed))));
     // one region per cache batch (each inside one range of PIM data rows)
@@ -366,8 +389,9 @@ export class PimCodegen {
     const next = this.tensor(nextV, op, 'new entries');
     const sp = past.shape[r - 2]!;
     const pastSource = this.graph.inputs.includes(pastV) ? 'load' : 'host';
-    if (pastSource === 'load') this.loads.push({ kind: 'kv', role, plans: region.plans, cache: past });
-    const templates = region.plans.map((p) => kvAppendTemplates(this.geometry, p, role, sp, sp + next.shape[r - 2]!));
+    if (pastSource === 'load') this.loads.push({ kind: 'kv', role, plans: region.plans, cache: past, appended: true });
+    const keys = sp + next.shape[r - 2]!;
+    const templates = region.plans.map((p) => kvAppendTemplates(this.geometry, p, role, sp, keys, keys));
     return { kind: 'kv-append', role, plans: region.plans, past, next, present, pastSource, templates };
   }
 

@@ -132,9 +132,15 @@ export type PimLoad =
     w: DramTensor;
     /** W is stored [K, N] (x @ W): transposed into the GEMV's N x K. Else [N, K]. */
     transpose: boolean;
+    /** W is the model's own initializer (not a constant folded for these sizes): the same values at every decode step. */
+    stable?: boolean;
   }
-  | { kind: 'kv'; role: KvRole; plans: AttentionPlan[]; cache: DramTensor }
+  /** `appended`: a KV append on PIM keeps this region up to date, so banks carried from the previous decode step already hold it. */
+  | { kind: 'kv'; role: KvRole; plans: AttentionPlan[]; cache: DramTensor; appended?: boolean }
   | { kind: 'operand'; plan: ElementwisePlan; base: number; t: DramTensor; shape: readonly number[] };
+
+/** Loads that banks carried from an earlier run of the same layout already hold (model weights, caches KV appends keep). */
+export const heldWhenCarried = (l: PimLoad): boolean => (l.kind === 'gemv-weights' && !!l.stable) || (l.kind === 'kv' && !!l.appended);
 
 export interface PimState {
   g: PimGeometry;
@@ -410,7 +416,11 @@ function attention(w: Extract<PimWork, { kind: 'attention' }>, st: PimState, npu
     const ci = kb === 1 ? 0 : bi;
     const plan = w.plans[ci]!;
     const scored = run(fill(w.scores[ci]!, q.subarray(bi * rows * hd, (bi + 1) * rows * hd), st.g.pch), st, hw, acc);
-    const s = attentionOutputs(st.g, plan, 'scores', scored.readbacks, host);
+    // a region planned for more keys than the cache holds (pimc generate's
+    // capacity): the scores of the keys not yet appended are dropped, and
+    // their probabilities are zeros
+    const cap = plan.shape.skv;
+    const s = columns(attentionOutputs(st.g, plan, 'scores', scored.readbacks, host), rows, cap, skv);
     // on the host, before the softmax: scale, the mask (additive, or bool: fill where false), causal hiding (end-aligned)
     for (let r = 0; r < rows; r++) {
       const i = r % sq;
@@ -425,12 +435,21 @@ function attention(w: Extract<PimWork, { kind: 'attention' }>, st: PimState, npu
         s[at] = x;
       }
     }
-    const probs = hostSoftmax(s, rows, skv, 1);
+    const probs = columns(hostSoftmax(s, rows, skv, 1), rows, skv, cap);
     const contexted = run(fill(w.context[ci]!, probs, st.g.pch), st, hw, acc);
     const o = attentionOutputs(st.g, plan, 'context', contexted.readbacks, host);
     for (let i = 0; i < o.length; i++) out[bi * rows * hd + i] = f16(o[i]!);
   }
   npu.writeF16(w.out.addr, out);
+}
+
+/** The first `to` columns of a rows x `from` table, zeros past `from` (the same array when to = from). */
+function columns<T extends Float64Array | Uint16Array>(a: T, rows: number, from: number, to: number): T {
+  if (from === to) return a;
+  const out = new (a.constructor as { new (n: number): T })(rows * to);
+  const n = Math.min(from, to);
+  for (let r = 0; r < rows; r++) out.set(a.subarray(r * from, r * from + n), r * to);
+  return out;
 }
 
 function elementwise(w: Extract<PimWork, { kind: 'elementwise' }>, st: PimState, npu: NpuMemoryApi, hw: Hardware, acc: PimStepRun): void {
