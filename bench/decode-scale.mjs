@@ -2,7 +2,7 @@
 // Issue [6/6] benchmarks (a) and (c): decode steps of GPT-2-small-,
 // LLaMA-2-7B- and Mi:dm-7B-shaped models (the builder's, weights as sparse
 // holes: neither compiling nor timing reads a weight), batch 1 and 16, 1,023
-// tokens in the KV cache (511 for 7B at batch 16, below), each compiled into a bundle with `pimc compile`'s
+// tokens in the KV cache, each compiled into a bundle with `pimc compile`'s
 // API (weights referenced) and the bundle simulated with timing only (every
 // command of every device timed; docs/runtime.md says which channels run).
 //
@@ -24,11 +24,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
-// 1,023 cached + the new token = 1,024 positions: GPT-2's whole context. A
-// 7B model at batch 16 takes 511: its DRAM plan keeps the past and the
-// present caches side by side (2 x 8 GiB at 1,023) next to 12.3 GiB of
-// weights, more than the 24 GiB the NPU has (compile says PIMC0811).
-const pastFor = (preset, batch) => (batch >= 16 && /7b/.test(preset) ? 511 : 1023);
+// 1,023 cached + the new token = 1,024 positions: GPT-2's whole context.
+const pastFor = () => 1023;
 
 async function one(preset, batch, hwName) {
   const { buildModel } = await import('../dist/examples/builders/index.js');

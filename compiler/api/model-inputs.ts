@@ -5,7 +5,7 @@ import { fail, q } from '../../ir/diagnostics.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import { Tensor, sizeOf } from '../../ir/tensor.js';
 import type { NpuMemoryApi } from '../../runtime-sim/npu/api.js';
-import type { DramTensor } from '../../backends/npu/lower/types.js';
+import { dramRows, type DramTensor } from '../../backends/npu/lower/types.js';
 import { readTensors } from '../reference/test-data.js';
 import { loadModel } from './model.js';
 
@@ -32,23 +32,30 @@ const F16_MAX = 65504;
  */
 export function writeDram(mem: HostMemory, d: DramTensor, t: Tensor): void {
   const n = t.data.length;
+  if (n === 0) return d.dtype === 'f16' ? mem.writeF16(d.addr, new Float32Array(0)) : mem.writeI32(d.addr, new Float64Array(0));
+  if (!d.strides) return writeRange(mem, d.dtype, d.addr, t.data, 0, n);
+  // a strided home (a KV cache inside its append's output): a row of the last dim at a time
+  dramRows(d, (from, addr, len) => writeRange(mem, d.dtype, addr, t.data, from, len));
+}
+
+/** data[from .. from + n) to `addr`, converted as writeDram says. */
+function writeRange(mem: HostMemory, dtype: DramTensor['dtype'], addr: number, data: Tensor['data'], from: number, n: number): void {
   // typed copies in plain loops, a chunk at a time through one buffer: weights
   // of whole models pass through here, and fresh memory is slow to touch
   const chunk = Math.min(n, CHUNK);
-  if (n === 0) return d.dtype === 'f16' ? mem.writeF16(d.addr, new Float32Array(0)) : mem.writeI32(d.addr, new Float64Array(0));
-  if (d.dtype === 'f16') {
+  if (dtype === 'f16') {
     const v = new Float32Array(chunk);
-    const f32 = t.data instanceof Float32Array ? t.data : undefined;
+    const f32 = data instanceof Float32Array ? data : undefined;
     for (let at = 0; at < n; at += chunk) {
       const len = Math.min(chunk, n - at);
       // float32 data that needs no saturation goes as it is
-      if (f32 && inF16Range(f32, at, len)) mem.writeF16(d.addr + at * 2, f32.subarray(at, at + len));
+      if (f32 && inF16Range(f32, from + at, len)) mem.writeF16(addr + at * 2, f32.subarray(from + at, from + at + len));
       else {
         for (let i = 0; i < len; i++) {
-          const x = t.data[at + i]!;
+          const x = data[from + at + i]!;
           v[i] = x > F16_MAX && x !== Infinity ? F16_MAX : x < -F16_MAX && x !== -Infinity ? -F16_MAX : x;
         }
-        mem.writeF16(d.addr + at * 2, len === chunk ? v : v.subarray(0, len));
+        mem.writeF16(addr + at * 2, len === chunk ? v : v.subarray(0, len));
       }
     }
   } else {
@@ -56,11 +63,12 @@ export function writeDram(mem: HostMemory, d: DramTensor, t: Tensor): void {
     const v = new Float64Array(chunk);
     for (let at = 0; at < n; at += chunk) {
       const len = Math.min(chunk, n - at);
-      for (let i = 0; i < len; i++) v[i] = Math.trunc(t.data[at + i]!);
-      mem.writeI32(d.addr + at * 4, len === chunk ? v : v.subarray(0, len));
+      for (let i = 0; i < len; i++) v[i] = Math.trunc(data[from + at + i]!);
+      mem.writeI32(addr + at * 4, len === chunk ? v : v.subarray(0, len));
     }
   }
 }
+
 
 /** No finite value of x[at..at+len) is beyond the FP16 range (saturation would change it). */
 function inF16Range(x: Float32Array, at: number, len: number): boolean {
@@ -77,5 +85,9 @@ const CHUNK = 1 << 15;
 /** Host read of a value from its DRAM home, as a tensor of the value's dtype. */
 export function readDram(mem: HostMemory, d: DramTensor, v: Value): Tensor {
   const n = sizeOf(d.shape);
-  return Tensor.from(v.type!.dtype, d.shape, d.dtype === 'f16' ? mem.readF16(d.addr, n) : mem.readI32(d.addr, n));
+  const read = (addr: number, k: number) => (d.dtype === 'f16' ? mem.readF16(addr, k) : mem.readI32(addr, k));
+  if (!d.strides) return Tensor.from(v.type!.dtype, d.shape, read(d.addr, n));
+  const data = new Float64Array(n);
+  dramRows(d, (from, addr, len) => data.set(read(addr, len), from));
+  return Tensor.from(v.type!.dtype, d.shape, data);
 }

@@ -20,6 +20,7 @@ import type { PnmMemoryApi } from '../../runtime-sim/pnm/api.js';
 import { isAlias } from '../codegen/dram-plan.js';
 import type { MachineCode } from '../codegen/hetero.js';
 import { runOp } from '../reference/interpreter.js';
+import { readDram } from './model-inputs.js';
 
 export interface OpCheck {
   name: string;
@@ -61,7 +62,7 @@ export function checkEveryOp(code: MachineCode, npu: NpuMemoryApi, pnm: PnmMemor
     if (isAlias(op)) continue;
     const device = op.device ?? 'npu';
     const base = { name: op.name, type: typeName(op), device };
-    const fromDram = (v: Value) => read(npu, code.dram.tensors.get(v)!, v);
+    const fromDram = (v: Value) => readDram(npu, code.dram.tensors.get(v)!, v);
     if (device === 'npu' && hasNpuBound(op.domain, op.type)) {
       const inputs = op.inputs.map((v) => (v ? fromDram(v) : null));
       const got = op.outputs.map(fromDram);

@@ -7,7 +7,12 @@
 // 2. A view op (reshape-like: the same bytes in the same order) aliases its
 //    input: its output is the input's tensor with the new shape, and no
 //    program runs for it (what the cost model assumes).
-// 3. Bump-allocate everything else at an ALIGN boundary. Nothing is reused
+// 3. A KV cache input whose only reader is a KvAppend on the NPU or on PIM
+//    lives inside that append's output: the present cache is allocated, and
+//    the past is a strided view of its first keys (the host writes it there),
+//    so the append writes only the new keys, in place, as a decode runtime
+//    keeps its cache; and the past and present caches do not both take DRAM.
+// 4. Bump-allocate everything else at an ALIGN boundary. Nothing is reused
 //    yet: a value lives for the whole run, which keeps every intermediate
 //    inspectable (the per-op checks read them) at the price of DRAM, which is
 //    plentiful.
@@ -52,14 +57,43 @@ export function planDram(g: Graph): DramPlan {
     const dtype = isFloat(v.type!.dtype) ? 'f16' : 'i32';
     tensors.set(v, { addr: take(sizeOf(shape) * (dtype === 'f16' ? 2 : 4)), dtype, shape });
   };
-  g.inputs.forEach(place);
+  const inPlace = inPlaceAppends(g);
+  g.inputs.filter((v) => !inPlace.has(v)).forEach(place);
   g.constants.forEach(place);
   for (const op of g.ops) {
     const src = isAlias(op) ? tensors.get(op.inputs[0]!) : undefined;
     if (src) tensors.set(op.outputs[0]!, { addr: src.addr, dtype: src.dtype, shape: staticShape(op.outputs[0]!) });
     else op.outputs.forEach(place);
+    const past = op.inputs[0];
+    if (past && inPlace.get(past) === op) {
+      const present = tensors.get(op.outputs[0]!)!;
+      tensors.set(past, { addr: present.addr, dtype: present.dtype, shape: staticShape(past), strides: contiguousStrides(present.shape) });
+    }
   }
   return { tensors, bytes: () => next, scratch: take };
+}
+
+/** Graph inputs whose only reader is a KvAppend on the NPU or on PIM appending to them (step 3), with that append. */
+function inPlaceAppends(g: Graph): Map<Value, Op> {
+  const out = new Map<Value, Op>();
+  const users = g.users();
+  for (const v of g.inputs) {
+    const readers = users.get(v) ?? [];
+    const op = readers[0];
+    if (readers.length !== 1 || !op || op.domain !== 'pimc' || op.type !== 'KvAppend' || !['npu', 'pim'].includes(op.device ?? 'npu')) continue;
+    if (op.inputs[0] !== v || op.inputs[1] === v || g.outputs.includes(v)) continue;
+    out.set(v, op);
+  }
+  return out;
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
 }
 
 /** Reshape-like ops whose output is their first input's bytes, reinterpreted. */

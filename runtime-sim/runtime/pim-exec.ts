@@ -28,7 +28,7 @@ import { attentionOutputs, hostSoftmax, type AttentionPlan } from '../../backend
 import { collectResult, layoutOperand, type ElementwisePlan } from '../../backends/hbm-pim/elementwise.js';
 import { layoutGemvWeights, reduceGemv, type GemvPlan } from '../../backends/hbm-pim/gemv.js';
 import { pimGeometry, type PimGeometry } from '../../backends/hbm-pim/geometry.js';
-import type { DramTensor } from '../../backends/npu/lower/types.js';
+import { dramRows, type DramTensor } from '../../backends/npu/lower/types.js';
 import type { Hardware } from '../hardware/types.js';
 import type { BankStore } from '../hbm/bank-store.js';
 import { F16_VALUE, f16, f16BitsOf } from '../hbm/fp16.js';
@@ -180,7 +180,13 @@ function bitsOf(values: ArrayLike<number>): Uint16Array {
 function readBits(npu: NpuMemoryApi, t: DramTensor, out?: Uint16Array): Uint16Array {
   if (t.dtype !== 'f16') throw new Error(`internal: PIM operand at ${t.addr} is ${t.dtype}, not f16`);
   const n = elements(t.shape);
-  const bits = npu.readF16Bits(t.addr, n, out);
+  let bits: Uint16Array;
+  if (t.strides) {
+    // a KV cache inside its append's output (compiler/codegen/dram-plan.ts): a row at a time
+    const all = out ?? new Uint16Array(n);
+    dramRows(t, (from, addr, len) => all.set(npu.readF16Bits(addr, len), from));
+    bits = all;
+  } else bits = npu.readF16Bits(t.addr, n, out);
   for (let i = 0; i < n; i++) {
     const b = bits[i]!;
     if ((b & 0x7c00) === 0x7c00 && (b & 0x3ff) !== 0) bits[i] = f16BitsOf(f16(Math.fround(F16_VALUE[b]!)));

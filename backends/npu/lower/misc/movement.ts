@@ -41,15 +41,15 @@ const transpose: Lowering = (ctx) => {
   return program(ctx, [copyJob(ctx, 'Transpose', y.shape, { addr: x.addr, dtype: x.dtype, strides: perm.map((p) => xs[p]!) }, whole(y))]);
 };
 
-/** Parts along an axis: part k of `parts` sits at offset `starts[k]` of the whole. */
-function alongAxis(ctx: LowerContext, wholeT: DramTensor, parts: readonly DramTensor[], axis: number, into: boolean): Job[] {
+/** Parts along an axis: part k of `parts` sits at offset `starts[k]` of the whole; the first `inPlace` parts are there already. */
+function alongAxis(ctx: LowerContext, wholeT: DramTensor, parts: readonly DramTensor[], axis: number, into: boolean, inPlace = 0): Job[] {
   const ws = contiguous(wholeT.shape);
-  let start = 0;
+  const starts = parts.map((_, k) => parts.slice(0, k).reduce((n, p) => n + p.shape[axis]!, 0));
   // an empty part (a KV cache before its first token) moves nothing
-  return parts.filter((p) => p.shape.every((d) => d > 0)).map((p) => {
-    const w: Operand = { addr: at(wholeT, start * ws[axis]!), dtype: wholeT.dtype, strides: ws };
-    start += p.shape[axis]!;
-    return into ? copyJob(ctx, ctx.op.type, p.shape, whole(p), w) : copyJob(ctx, ctx.op.type, p.shape, w, whole(p));
+  return parts.flatMap((p, k) => {
+    if (k < inPlace || !p.shape.every((d) => d > 0)) return [];
+    const w: Operand = { addr: at(wholeT, starts[k]! * ws[axis]!), dtype: wholeT.dtype, strides: ws };
+    return [into ? copyJob(ctx, ctx.op.type, p.shape, whole(p), w) : copyJob(ctx, ctx.op.type, p.shape, w, whole(p))];
   });
 }
 
@@ -109,7 +109,16 @@ registerLowering('', 'Concat', concat('axis'));
 registerLowering('', 'Split', split);
 registerLowering('', 'Slice', slice);
 registerLowering('', 'Expand', expand);
-// KvAppend: present = concat(past, new) along the sequence axis. The whole
-// present cache is written (the runtime could instead keep the cache in place
-// and write only the new rows; the cost model already counts it that way).
-registerLowering('pimc', 'KvAppend', concat('axis', 2));
+// KvAppend: present = concat(past, new) along the sequence axis. When the
+// past already sits inside the present's buffer (a strided view of its first
+// keys: compiler/codegen/dram-plan.ts), only the new keys move, in place;
+// otherwise the whole present cache is written.
+const kvAppend: Lowering = (ctx) => {
+  const past = input(ctx, 0), y = ctx.outputs[0]!;
+  if (!past.strides) return concat('axis', 2)(ctx);
+  const ys = contiguous(y.shape);
+  if (past.addr !== y.addr || past.strides.some((s, i) => s !== ys[i])) unsupported(ctx, 'its past cache is strided but not the first keys of its output');
+  const axis = normAxis(ctx, intAttr(ctx, 'axis', 2), y.shape.length);
+  return program(ctx, alongAxis(ctx, y, [past, input(ctx, 1)], axis, true, 1));
+};
+registerLowering('pimc', 'KvAppend', kvAppend);
