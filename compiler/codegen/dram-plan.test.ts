@@ -33,6 +33,23 @@ describe('KV caches in place', () => {
     }
   });
 
+  it('each in-place append takes what the placement estimates for it (within [0.8, 1.25])', async () => {
+    const { analyzeOps } = await import('../analysis/op-costs.js');
+    const { CostModel } = await import('../placement/cost-model.js');
+    const { runNpu } = await import('../../runtime-sim/npu/sim.js');
+    const { NpuMemory } = await import('../../runtime-sim/npu/memory.js');
+    const c = compileModel(file, { hw: 'npu', inputs: data });
+    const works = analyzeOps(c.graph, { phase: 'decode', batch: 1, kvLen: 0, env: new Map(), batchScale: 1, notes: [] });
+    const cost = new CostModel(c.hw);
+    for (const s of c.code.steps) {
+      if (s.device !== 'npu' || s.op.type !== 'KvAppend') continue;
+      const sim = runNpu(s.program, new NpuMemory(c.hw), { hw: c.hw, functional: false }).seconds;
+      const est = cost.estimate(works.find((w) => w.op === s.op)!, 'npu').seconds;
+      expect(sim / est, s.op.name).toBeGreaterThanOrEqual(0.8);
+      expect(sim / est, s.op.name).toBeLessThanOrEqual(1.25);
+    }
+  });
+
   it('the outputs equal, bit for bit, those of a plan without it (every cache copied)', async () => {
     const inPlace = simulateModel(file, { hw: 'npu', inputs: data });
     // the same model with each past cache read by a second op as well: the plan then copies it

@@ -44,6 +44,7 @@ import { StreamBuilder } from '../../backends/hbm-pim/stream-builder.js';
 import type { DramTensor } from '../../backends/npu/lower/types.js';
 import type { Hardware } from '../../runtime-sim/hardware/types.js';
 import { LANES } from '../../runtime-sim/hbm/bank-store.js';
+import { isLoop, type StreamItem } from '../../runtime-sim/hbm/stream.js';
 import type {
   AttentionDims, KvRole, KvSource, PimLoad, PimWork, StreamTemplate,
 } from '../../runtime-sim/runtime/pim-exec.js';
@@ -248,6 +249,42 @@ function layoutKey(loads: readonly PimLoad[]): string {
       : [l.kind, l.base, l.shape, l.plan.op, l.plan.size, l.plan.rows])));
 }
 
+/**
+ * The templates of every cache batch's region: built for the first, and for
+ * the others the same streams with their data rows moved by the distance
+ * between the regions (the regions differ only in where they start; building
+ * each anew costs a full scan of its layout per batch).
+ */
+function perBatch(plans: readonly AttentionPlan[], build: (p: AttentionPlan) => StreamTemplate[]): StreamTemplate[][] {
+  const first = build(plans[0]!);
+  return plans.map((p, bi) => {
+    if (bi === 0) return first;
+    const delta = regionDelta(plans[0]!, p);
+    return delta === undefined ? build(p) : first.map((t) => shiftedRows(t, delta));
+  });
+}
+
+/** How many rows further `p`'s region starts than `p0`'s, when every matrix of it moved by that much (else undefined). */
+export function regionDelta(p0: AttentionPlan, p: AttentionPlan): number | undefined {
+  const d = p.heads[0]!.k.rowBase - p0.heads[0]!.k.rowBase;
+  const same = (a: GemvPlan, b: GemvPlan) => b.rowBase - a.rowBase === d && a.m === b.m && a.n === b.n && a.vectors === b.vectors && a.pchs === b.pchs;
+  const alike = p.heads.length === p0.heads.length && p.heads.every((h, i) => h.pch === p0.heads[i]!.pch && h.pchs === p0.heads[i]!.pchs && same(p0.heads[i]!.k, h.k) && same(p0.heads[i]!.v, h.v));
+  return alike && d % 2 === 0 ? d : undefined;
+}
+
+/** A template with its data rows (RA12 = 0) `delta` rows further; reserved rows (modes, configuration) stay, and so does everything else. */
+export function shiftedRows(t: StreamTemplate, delta: number): StreamTemplate {
+  if (delta === 0) return t;
+  const move = (items: readonly StreamItem[]): StreamItem[] => items.map((i): StreamItem => {
+    if (isLoop(i)) return { ...i, body: move(i.body) };
+    return i.kind === 'PRE' || i.kind === 'REF' || (i.row & TRIGGER_ROW_BIT) !== 0 ? i : { ...i, row: i.row + delta };
+  });
+  return { ...t, stream: { ...t.stream, items: move(t.stream.items) } };
+}
+
+/** Rows with this bit set are reserved (HARDWARE.md 3.3) and never hold PIM data. */
+const TRIGGER_ROW_BIT = 0x1000;
+
 function attr(op: Op, name: string): number | string | undefined {
   const a = op.attrs.get(name);
   return a && (a.kind === 'int' || a.kind === 'float' || a.kind === 'string') ? a.value : undefined;
@@ -391,7 +428,7 @@ export class PimCodegen {
     const pastSource = this.graph.inputs.includes(pastV) ? 'load' : 'host';
     if (pastSource === 'load') this.loads.push({ kind: 'kv', role, plans: region.plans, cache: past, appended: true });
     const keys = sp + next.shape[r - 2]!;
-    const templates = region.plans.map((p) => kvAppendTemplates(this.geometry, p, role, sp, keys, keys));
+    const templates = perBatch(region.plans, (p) => kvAppendTemplates(this.geometry, p, role, sp, keys, keys));
     return { kind: 'kv-append', role, plans: region.plans, past, next, present, pastSource, templates };
   }
 
@@ -427,8 +464,8 @@ export class PimCodegen {
       maskMode: mode === 'bool' || mode === 'add' ? mode : 'none',
       maskFill: Number(attr(op, 'mask_fill') ?? -Infinity),
       causal: Number(attr(op, 'causal') ?? 0) !== 0,
-      scores: region.plans.map((p) => attentionTemplates(g, p, 'scores')),
-      context: region.plans.map((p) => attentionTemplates(g, p, 'context')),
+      scores: perBatch(region.plans, (p) => attentionTemplates(g, p, 'scores')),
+      context: perBatch(region.plans, (p) => attentionTemplates(g, p, 'context')),
     };
   }
 

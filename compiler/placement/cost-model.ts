@@ -13,7 +13,7 @@ import type { Hardware, Device } from '../../runtime-sim/hardware/types.js';
 import type { OpWork } from '../analysis/op-costs.js';
 import { FLOAT_STORAGE_BYTES, totalBytes } from '../analysis/op-costs.js';
 import { NPU_TILES } from '../../backends/npu/lower/common/tiling.js';
-import { cyclesToSeconds, pimElementwiseCycles, pimGemvCycles, sumParts, type PimParts } from './pim-cost.js';
+import { cyclesToSeconds, pimAttentionCycles, pimElementwiseCycles, pimGemvCycles, sumParts, type PimParts } from './pim-cost.js';
 import { attentionFlops, attentionSize, linearSize, outputElements, type AttentionSize } from './shapes.js';
 
 export type Bound = 'compute' | 'memory' | 'pim-kernel' | 'free';
@@ -112,11 +112,18 @@ export class CostModel {
     return { seconds: launch + Math.max(compute, memory) + fill, bound, parts: { compute, memory, launch, fill } };
   }
 
-  /** Bytes the NPU kernel moves: a KvAppend copies the whole cache (past + new in, present out); others as analysed. */
+  /**
+   * Bytes the NPU kernel moves; others as analysed. A KvAppend onto a past
+   * cache that is a graph input appends in place (the past lives inside the
+   * present: compiler/codegen/dram-plan.ts), moving the new keys in and out;
+   * any other copies the whole cache (past + new in, present out).
+   */
   private npuBytes(w: OpWork): number {
     if (w.kind !== 'kv-append') return totalBytes(w.bytes);
     const el = (s: readonly number[] | undefined) => (s ? s.reduce((a, b) => a * b, 1) : 0);
-    return (el(w.inputs[0]) + el(w.inputs[1]) + el(w.outputs[0])) * w.scale * FLOAT_STORAGE_BYTES;
+    const past = w.op.inputs[0];
+    const inPlace = !!past && !past.producer && !past.constant;
+    return (inPlace ? 2 * el(w.inputs[1]) : el(w.inputs[0]) + el(w.inputs[1]) + el(w.outputs[0])) * w.scale * FLOAT_STORAGE_BYTES;
   }
 
   /** The busiest engine's compute cycles and its pipeline steps. */
@@ -282,11 +289,7 @@ export class CostModel {
       // scores = q.K^T and context = P.V as GEMVs over the cache in the banks;
       // the softmax between them runs on the NPU on the read-back scores.
       const a = attentionSize(w);
-      const group = a.hq / a.hkv;
-      const scores = pimGemvCycles(this.hw, group * a.sq, a.b * a.hkv * a.skv, a.hd);
-      const context = pimGemvCycles(this.hw, group * a.sq, a.b * a.hkv * a.hd, a.skv);
-      const both: PimParts = { mac: 0, rowSwitch: 0, inputWrites: 0, readBack: 0, modeSwitch: 0, refresh: 0 };
-      for (const p of [scores, context]) for (const key of Object.keys(both) as (keyof PimParts)[]) both[key] += p[key];
+      const both = pimAttentionCycles(this.hw, a);
       const softmax = this.hw.npu ? this.npuVectorOp(attentionFlops(a).softmax, a.b * a.hq * a.sq * a.skv * 4) : 0;
       // two PIM kernels around the softmax: the second launch is in the softmax's NPU time
       return this.pimKernel(both, { softmaxOnNpu: softmax });

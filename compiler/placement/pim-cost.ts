@@ -83,6 +83,38 @@ export function pimGemvCycles(hw: Hardware, vectors: number, outputs: number, k0
   return { mac, rowSwitch, inputWrites, readBack, modeSwitch: g.mode, refresh };
 }
 
+/**
+ * Decode attention as the backend runs it (backends/hbm-pim/attention.ts,
+ * runtime-sim/runtime/pim-exec.ts): each KV head on its own group of
+ * floor(pCH / hkv) pseudo-channels (heads that share a pseudo-channel, when
+ * there are more heads than pseudo-channels, one after another), the inputs
+ * never cut (no input split), and for every batch item one scores kernel
+ * and one context kernel, each entering and leaving AB-PIM mode.
+ */
+export function pimAttentionCycles(hw: Hardware, a: { b: number; hq: number; hkv: number; sq: number; skv: number; hd: number }): PimParts {
+  const g = geometry(hw);
+  const perHead = Math.max(1, Math.floor(g.pch / a.hkv));
+  const stacked = Math.ceil(a.hkv / g.pch);
+  const pcus = perHead * g.pcusPerPch;
+  const vectors = (a.hq / a.hkv) * a.sq;
+  const phase = (m: number, k: number): PimParts => {
+    const rounds = Math.ceil(m / (pcus * OUTPUT_ROWS_PER_PCU));
+    const tiles = Math.ceil(k / INPUT_TILE);
+    const macsPerPcu = stacked * vectors * rounds * OUTPUT_ROWS_PER_PCU * Math.ceil(k / g.lanes);
+    const mac = macsPerPcu * g.ccd;
+    const rowSwitch = Math.ceil(macsPerPcu / g.rowBursts) * g.rowSwitch;
+    const inputWrites = stacked * vectors * rounds * tiles * 8 * g.ccd;
+    const readBack = stacked * vectors * rounds * (8 * g.ccd + g.pcusPerPch * 8 * g.ccdS);
+    const busy = mac + rowSwitch + inputWrites + readBack + g.mode;
+    return { mac, rowSwitch, inputWrites, readBack, modeSwitch: g.mode, refresh: busy * (g.refreshShare / (1 - g.refreshShare)) };
+  };
+  const scores = phase(a.skv, a.hd);
+  const context = phase(a.hd, a.skv);
+  const out: PimParts = { mac: 0, rowSwitch: 0, inputWrites: 0, readBack: 0, modeSwitch: 0, refresh: 0 };
+  for (const p of [scores, context]) for (const key of Object.keys(out) as (keyof PimParts)[]) out[key] += a.b * p[key];
+  return out;
+}
+
 /** An element-wise kernel over n elements; `commands` column commands per tile (24 for add/mul, 16 for ReLU). */
 export function pimElementwiseCycles(hw: Hardware, n: number, commands = 24): PimParts {
   const g = geometry(hw);
