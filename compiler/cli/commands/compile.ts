@@ -64,6 +64,6 @@ export function registerCompile(program: Command, io: CliIO): void {
       io.out(`  dims ${Object.entries(r.dims).map(([k, v]) => `${k}=${v}`).join(', ') || '(static)'}\n`);
       io.out(`  steps ${Object.entries(r.steps).map(([d, n]) => `${d} ${n}`).join(', ')}\n`);
       io.out(`  weights ${r.weights.mode === 'embed' ? 'embedded' : 'referenced'}: ${r.weights.tensors} tensors, ${(r.weights.bytes / 2 ** 20).toFixed(1)} MiB in DRAM\n`);
-      io.out(`wrote ${r.bundle} (${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MiB); run it with: pimc simulate ${r.bundle} --inputs DIR\n`);
+      io.out(`wrote ${r.bundle} (${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MiB); run it with: pimc simulate ${r.bundle} --inputs DIR (or --timing-only)\n`);
     });
 }
