@@ -2,7 +2,8 @@
 // and checked, and tensors moved between the host and the NPU's DRAM.
 
 import { fail, q } from '../../ir/diagnostics.js';
-import type { Graph, Value } from '../../ir/graph.js';
+import type { DType } from '../../ir/dtype.js';
+import type { Graph } from '../../ir/graph.js';
 import { Tensor, sizeOf } from '../../ir/tensor.js';
 import type { NpuMemoryApi } from '../../runtime-sim/npu/api.js';
 import { dramRows, type DramTensor } from '../../backends/npu/lower/types.js';
@@ -82,12 +83,12 @@ function inF16Range(x: Float32Array, at: number, len: number): boolean {
 /** Elements per host write: 64 KiB pages of f16. */
 const CHUNK = 1 << 15;
 
-/** Host read of a value from its DRAM home, as a tensor of the value's dtype. */
-export function readDram(mem: HostMemory, d: DramTensor, v: Value): Tensor {
+/** Host read of a tensor from its home (DRAM, or the expander's memory), as a tensor of `dtype` (the value's). */
+export function readDram(mem: HostMemory, d: DramTensor, dtype: DType): Tensor {
   const n = sizeOf(d.shape);
   const read = (addr: number, k: number) => (d.dtype === 'f16' ? mem.readF16(addr, k) : mem.readI32(addr, k));
-  if (!d.strides) return Tensor.from(v.type!.dtype, d.shape, read(d.addr, n));
+  if (!d.strides) return Tensor.from(dtype, d.shape, read(d.addr, n));
   const data = new Float64Array(n);
   dramRows(d, (from, addr, len) => data.set(read(addr, len), from));
-  return Tensor.from(v.type!.dtype, d.shape, data);
+  return Tensor.from(dtype, d.shape, data);
 }

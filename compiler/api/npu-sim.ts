@@ -91,7 +91,7 @@ export function simulateOnNpu(model: string | Graph, o: NpuSimOptions): NpuSimRe
     ...(o.trace ? { trace: o.trace } : {}),
     onStep: (d, t) => o.onProgress?.('simulate', d, t),
   });
-  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(mem, code.plan.tensors.get(v)!, v)] as const) : []);
+  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(mem, code.plan.tensors.get(v)!, v.type!.dtype)] as const) : []);
 
   // the oracle: the reference interpreter on the same graph
   const reference = functional ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();

@@ -11,7 +11,6 @@
 // on PIM has no derived bound and is checked end to end only (unchecked).
 
 import type { Graph, Op, Value } from '../../ir/graph.js';
-import { Tensor, sizeOf } from '../../ir/tensor.js';
 import { hasNpuBound, worstBoundRatio } from '../../backends/npu/bounds/index.js';
 import { hasPnmBound, worstPnmBoundRatio } from '../../backends/cxl-pnm/bounds/index.js';
 import { hasPimBound, worstPimBoundRatio } from '../../backends/hbm-pim/bounds.js';
@@ -42,17 +41,6 @@ export interface PerOpReport {
   ops: OpCheck[];
 }
 
-interface Stored {
-  addr: number;
-  dtype: 'f16' | 'i32';
-  shape: readonly number[];
-}
-
-function read(mem: NpuMemoryApi | PnmMemoryApi, t: Stored, v: Value): Tensor {
-  const n = sizeOf(t.shape);
-  return Tensor.from(v.type!.dtype, t.shape, t.dtype === 'f16' ? mem.readF16(t.addr, n) : mem.readI32(t.addr, n));
-}
-
 const typeName = (op: Op) => (op.domain ? `${op.domain}.${op.type}` : op.type);
 
 export function checkEveryOp(code: MachineCode, npu: NpuMemoryApi, pnm: PnmMemoryApi | undefined): PerOpReport {
@@ -62,7 +50,7 @@ export function checkEveryOp(code: MachineCode, npu: NpuMemoryApi, pnm: PnmMemor
     if (isAlias(op)) continue;
     const device = op.device ?? 'npu';
     const base = { name: op.name, type: typeName(op), device };
-    const fromDram = (v: Value) => readDram(npu, code.dram.tensors.get(v)!, v);
+    const fromDram = (v: Value) => readDram(npu, code.dram.tensors.get(v)!, v.type!.dtype);
     if (device === 'npu' && hasNpuBound(op.domain, op.type)) {
       const inputs = op.inputs.map((v) => (v ? fromDram(v) : null));
       const got = op.outputs.map(fromDram);
@@ -76,7 +64,7 @@ export function checkEveryOp(code: MachineCode, npu: NpuMemoryApi, pnm: PnmMemor
       const w = worstPimBoundRatio(op, inputs, got, want);
       ops.push({ ...base, ratio: w.ratio, worst: { output: w.output, index: w.index, got: w.got, want: w.want, bound: w.bound } });
     } else if (device === 'pnm' && pnm && hasPnmBound(op.domain, op.type)) {
-      const fromPnm = (v: Value) => read(pnm, code.pnm.get(v)!, v);
+      const fromPnm = (v: Value) => readDram(pnm, code.pnm.get(v)!, v.type!.dtype);
       const inputs = op.inputs.map((v) => (v ? fromPnm(v) : null));
       const got = op.outputs.map(fromPnm);
       const want = runOp(g, op, inputs);

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail, q } from '../../ir/diagnostics.js';
-import { Tensor, sizeOf } from '../../ir/tensor.js';
+import type { Tensor } from '../../ir/tensor.js';
 import { NpuMemory } from '../../runtime-sim/npu/memory.js';
 import type { DramTensor } from '../../backends/npu/lower/types.js';
 import { PnmMemory } from '../../runtime-sim/pnm/memory.js';
@@ -21,7 +21,7 @@ import type { BundleTensor } from '../bundle/manifest.js';
 import { readBundle } from '../bundle/read.js';
 import { encodeTensorFile } from '../frontend/tensor-proto.js';
 import { readTensors } from '../reference/test-data.js';
-import { writeDram, type HostMemory } from './model-inputs.js';
+import { readDram, writeDram, type HostMemory } from './model-inputs.js';
 import { judgeOutput, TOLERANCE_RULE, type VerifiedOutput } from './verify.js';
 import { writeFileAtomic, writeFilesAtomic } from './files.js';
 
@@ -73,8 +73,7 @@ const homeOf = (t: BundleTensor, npu: HostMemory, pnm: HostMemory | undefined): 
 
 function readOutput(npu: HostMemory, pnm: HostMemory | undefined, t: BundleTensor): Tensor {
   const { mem, at } = homeOf(t, npu, pnm);
-  const n = sizeOf(at.shape);
-  return Tensor.from(t.dtype, at.shape, at.dtype === 'f16' ? mem.readF16(at.addr, n) : mem.readI32(at.addr, n));
+  return readDram(mem, at, t.dtype);
 }
 
 export function simulateBundle(dir: string, o: SimulateBundleOptions): { report: SimulateBundleReport; outputs: Map<string, Tensor> } {

@@ -12,12 +12,12 @@ import { Tensor } from '../../ir/tensor.js';
 import { loadHardware } from '../../runtime-sim/hardware/load.js';
 import type { Device } from '../../runtime-sim/hardware/types.js';
 import type { PimLoad } from '../../runtime-sim/runtime/pim-exec.js';
-import type { Graph, Value } from '../../ir/graph.js';
 import { isAlias } from '../codegen/dram-plan.js';
 import { overridePimSteps } from '../codegen/pim-steps.js';
 import { loadModel } from './model.js';
 import { simulateModel } from './simulate.js';
-import { verifyModel, type VerifyReport } from './verify.js';
+import { dense, values } from './testing.js';
+import { opDepths, verifyModel, type VerifyReport } from './verify.js';
 
 const models = path.resolve(__dirname, '../../examples/models');
 const all = fs.readdirSync(models).filter((m) => fs.existsSync(path.join(models, m, 'model.onnx'))).sort();
@@ -98,28 +98,11 @@ describe('prefill models on npu+hbm-pim', () => {
   }
 });
 
-/** Seeded values on [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    return ((s >>> 0) / 2 ** 32) * 2 - 1;
-  });
-}
-
-function depths(g: Graph): Map<Value, number> {
-  const depth = new Map<Value, number>();
-  for (const op of g.ops) {
-    const d = Math.max(0, ...op.inputs.map((v) => (v ? depth.get(v) ?? 0 : 0))) + (isAlias(op) ? 0 : 1);
-    op.outputs.forEach((v) => depth.set(v, d));
-  }
-  return depth;
-}
 
 /** Every op on pim; each output within depth x 2^-11 x max|reference| of the reference interpreter. */
 function simulateOnPim(text: string, inputs: Map<string, Tensor>) {
   const sim = simulateModel(parseGraph(text), { hw: HW, inputs, placement: () => 'pim' });
-  const d = depths(sim.graph);
+  const d = opDepths(sim.graph);
   for (const v of sim.graph.outputs) {
     const got = sim.outputs.get(v.name)!;
     const want = sim.reference.get(v.name)!;
@@ -135,7 +118,6 @@ function simulateOnPim(text: string, inputs: Map<string, Tensor>) {
   return sim;
 }
 
-const dense = (xs: number[]) => `dense [${xs.map((x) => Math.fround(x)).join(', ')}]`;
 
 describe('ops on PIM, one by one', () => {
   it('Add with a broadcast constant, Relu, Mul, MatMul with a constant weight (split over the input dimension)', () => {

@@ -16,6 +16,7 @@ import type { Graph } from '../../ir/graph.js';
 import { overridePimSteps } from '../codegen/pim-steps.js';
 import { loadModel } from './model.js';
 import { simulateModel, type SimulateReport } from './simulate.js';
+import { dense, seededInputs, values } from './testing.js';
 
 const HW = 'npu+hbm-pim';
 const models = path.resolve(__dirname, '../../examples/models');
@@ -71,15 +72,6 @@ function expectUntouched(works: readonly PimWork[], t: SimulateReport): void {
   expect(st.stores.every((s) => s.allocatedBytes === 0)).toBe(true);
 }
 
-/** Seeded values on [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    return ((s >>> 0) / 2 ** 32) * 2 - 1;
-  });
-}
-const dense = (xs: number[]) => `dense [${xs.map((x) => Math.fround(x)).join(', ')}]`;
 
 describe('timing-only PIM steps take exactly the functional time', () => {
   it('element-wise ops and a GEMV split over the input dimension (slices)', () => {
@@ -121,7 +113,7 @@ describe('timing-only PIM steps take exactly the functional time', () => {
       output %y, %k, %v
     }`;
     const shapes: [string, number[]][] = [['q', [2, 4, 1, 32]], ['pk', [2, 2, 20, 32]], ['pv', [2, 2, 20, 32]], ['nk', [2, 2, 1, 32]], ['nv', [2, 2, 1, 32]], ['mask', [2, 1, 1, 21]]];
-    const inputs = new Map(shapes.map(([n, s], i) => [n, Tensor.from('f32', s, values(s.reduce((a, b) => a * b, 1), 17 + 2 * i))]));
+    const inputs = seededInputs(shapes, 17);
     const { functional, timing, works } = both(() => parseGraph(text), inputs, () => 'pim');
     expect(works.map((w) => w.kind)).toEqual(['kv-append', 'kv-append', 'attention']);
     expectSameTime(functional, timing);
@@ -143,7 +135,7 @@ describe('timing-only PIM steps take exactly the functional time', () => {
       output %y
     }`;
     const shapes: [string, number[]][] = [['q', [1, 4, 2, 32]], ['pk', [1, 2, 20, 32]], ['pv', [1, 2, 20, 32]], ['nk', [1, 2, 2, 32]], ['nv', [1, 2, 2, 32]]];
-    const inputs = new Map(shapes.map(([n, s], i) => [n, Tensor.from('f32', s, values(s.reduce((a, b) => a * b, 1), 41 + 2 * i))]));
+    const inputs = seededInputs(shapes, 41);
     const { functional, timing, works } = both(() => parseGraph(text), inputs, (_, type) => (type === 'Attention' ? 'pim' : 'npu'));
     const att = works.find((w) => w.kind === 'attention');
     expect(att?.kind === 'attention' && [att.kSource, att.vSource]).toEqual(['host', 'host']);

@@ -110,7 +110,7 @@ export function simulateModel(model: string | Graph, o: SimulateOptions): Simula
     ...(o.trace ? { npuTrace: (e: MachineNpuEvent) => npuEvents.push(e) } : {}),
   });
   if (o.trace) writeFileAtomic(o.trace, machineChromeTrace(run, hw, npuEvents).toJSON());
-  const outputs = new Map(functional ? graph.outputs.map((v) => [v.name, readDram(home(v).mem, home(v).at, v)] as const) : []);
+  const outputs = new Map(functional ? graph.outputs.map((v) => { const h = home(v); return [v.name, readDram(h.mem, h.at, v.type!.dtype)] as const; }) : []);
   const reference = functional && (o.reference ?? true) ? runGraph(graph, feeds).outputs : new Map<string, Tensor>();
   const placement: Record<string, number> = {};
   for (const op of graph.ops) placement[op.device!] = (placement[op.device!] ?? 0) + 1;

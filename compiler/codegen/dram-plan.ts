@@ -21,7 +21,7 @@ import { fail, q } from '../../ir/diagnostics.js';
 import { isFloat } from '../../ir/dtype.js';
 import type { Graph, Op, Value } from '../../ir/graph.js';
 import { kindOf } from '../analysis/kinds.js';
-import { sizeOf } from '../../ir/tensor.js';
+import { sizeOf, stridesOf } from '../../ir/tensor.js';
 import type { DramTensor } from '../../backends/npu/lower/types.js';
 
 /** Alignment of every tensor: a DRAM burst multiple, so tiles start on bursts. */
@@ -43,13 +43,21 @@ export function staticShape(v: Value): number[] {
   return s as number[];
 }
 
-export function planDram(g: Graph): DramPlan {
+/** Hands out addresses from 0 up, each a multiple of `align` (at least one unit per request); `used` is the end so far. */
+export function bumpAllocator(align: number): { take: (bytes: number) => number; used: () => number } {
   let next = 0;
-  const take = (bytes: number) => {
-    const at = next;
-    next += Math.ceil(Math.max(bytes, 1) / ALIGN) * ALIGN;
-    return at;
+  return {
+    take: (bytes) => {
+      const at = next;
+      next += Math.ceil(Math.max(bytes, 1) / align) * align;
+      return at;
+    },
+    used: () => next,
   };
+}
+
+export function planDram(g: Graph): DramPlan {
+  const { take, used } = bumpAllocator(ALIGN);
   const tensors = new Map<Value, DramTensor>();
   const place = (v: Value) => {
     if (tensors.has(v)) return;
@@ -67,10 +75,10 @@ export function planDram(g: Graph): DramPlan {
     const past = op.inputs[0];
     if (past && inPlace.get(past) === op) {
       const present = tensors.get(op.outputs[0]!)!;
-      tensors.set(past, { addr: present.addr, dtype: present.dtype, shape: staticShape(past), strides: contiguousStrides(present.shape) });
+      tensors.set(past, { addr: present.addr, dtype: present.dtype, shape: staticShape(past), strides: stridesOf(present.shape) });
     }
   }
-  return { tensors, bytes: () => next, scratch: take };
+  return { tensors, bytes: used, scratch: take };
 }
 
 /** Graph inputs whose only reader is a KvAppend on the NPU or on PIM appending to them (step 3), with that append. */
@@ -85,15 +93,6 @@ function inPlaceAppends(g: Graph): Map<Value, Op> {
     out.set(v, op);
   }
   return out;
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 /** Reshape-like ops whose output is their first input's bytes, reinterpreted. */

@@ -35,7 +35,7 @@ import { pnmLoweringFor } from '../../backends/cxl-pnm/lower/registry.js';
 import type { PnmTensor } from '../../backends/cxl-pnm/lower/types.js';
 import type { ExecCopy } from '../../runtime-sim/runtime/machine-exec.js';
 import type { PimWork } from '../../runtime-sim/runtime/pim-exec.js';
-import { isAlias, planDram, staticShape, type DramPlan } from './dram-plan.js';
+import { bumpAllocator, isAlias, planDram, staticShape, type DramPlan } from './dram-plan.js';
 import { PimCodegen, type PimCode } from './pim-steps.js';
 
 /** A copy between the NPU's DRAM and the expander (over the CXL link): what the runtime executes. */
@@ -68,12 +68,7 @@ export interface MachineOptions {
 
 export function generateMachine(g: Graph, hw: Hardware, o: MachineOptions = {}): MachineCode {
   const dram = planDram(g);
-  let next = 0;
-  const pnmTake = (bytes: number) => {
-    const at = next;
-    next += Math.ceil(Math.max(bytes, 1) / PNM_ALIGN) * PNM_ALIGN;
-    return at;
-  };
+  const pnmTake = bumpAllocator(PNM_ALIGN).take;
   const pnmHome = new Map<Value, PnmTensor>();
   /** Values whose DRAM copy is stale (the expander has the latest). */
   const staleInDram = new Set<Value>();

@@ -88,6 +88,22 @@ export interface UnrolledStream {
  */
 type Field = Int32Array | number[];
 
+/** Command `at` of an unrolled stream, written into `into` (one object reused on the hot paths that walk a stream). */
+export function commandAt(u: UnrolledStream, at: number, into: Command): Command {
+  into.kind = u.kindName[at]!;
+  into.bank = u.bank[at]!;
+  into.row = u.row[at]!;
+  into.col = u.col[at]!;
+  into.data = u.data[at]!;
+  into.tag = u.tag[at]!;
+  into.follow = u.follow[at]!;
+  return into;
+}
+
+/** Modes by number, as recorded event logs keep them (pim-system.ts EventLog; a mode change: from * 3 + to). */
+export const MODE_BY_CODE: readonly Mode[] = ['SB', 'AB', 'AB-PIM'];
+export const modeCode = (m: Mode): number => (m === 'SB' ? 0 : m === 'AB' ? 1 : 2);
+
 export function unrollStream(stream: PchStream, hbm: HbmDesc): UnrolledStream {
   // plain arrays hold any value exactly: the second try always succeeds
   return unrollInto(stream, hbm, (n) => new Int32Array(n)) ?? unrollInto(stream, hbm, (n) => new Array<number>(n))!;
@@ -217,14 +233,7 @@ class ChannelEngine implements RefreshHost {
     const malformed = u.malformed;
     for (let i = 0; i < u.length; i++) {
       if (malformed.size && malformed.has(i)) fail('PIMC0907', `malformed ${u.kindName[i]} command: ${malformed.get(i)}, ${this.where(i, this.lastIssue)}`);
-      c.kind = u.kindName[i]!;
-      c.bank = u.bank[i]!;
-      c.row = u.row[i]!;
-      c.col = u.col[i]!;
-      c.data = u.data[i]!;
-      c.tag = u.tag[i]!;
-      c.follow = u.follow[i]!;
-      this.step(c, u.kind[i]!, i);
+      this.step(commandAt(u, i, c), u.kind[i]!, i);
     }
   }
 

@@ -17,7 +17,7 @@ import { BankStore, LANES } from './bank-store.js';
 import { F16_VALUE, f16, f16BitsOf } from './fp16.js';
 import { CONFIG_COLS, ROWS, type Command, type PchStream } from './stream.js';
 import { decodeForExecution, type ExecInstr } from './pim-program.js';
-import type { UnrolledStream } from './channel.js';
+import { commandAt, MODE_BY_CODE, type UnrolledStream } from './channel.js';
 
 const GRF = 8;
 /** The data of a WR without a data burst (data -1): zeros. */
@@ -40,7 +40,6 @@ const isGemvMac = (ins: ExecInstr): boolean => ins.op === 'MAC' && ins.aam && in
 const step = (code: number): number => (code === 6 || code === 7 ? 0 : 1);
 
 /** The modes of replayColumns' mode codes. */
-const MODE_OF: readonly Mode[] = ['SB', 'AB', 'AB-PIM'];
 const AB_PIM = 2;
 
 /** A lane's value: registers hold values, bank rows FP16 bits. */
@@ -152,7 +151,7 @@ export class PimDatapath implements DataPath {
       const at = index[i]!;
       if (at < 0) {
         const m = mode[i]!;
-        this.modeChanged(MODE_OF[(m / 3) | 0]!, MODE_OF[m % 3]!);
+        this.modeChanged(MODE_BY_CODE[(m / 3) | 0]!, MODE_BY_CODE[m % 3]!);
         continue;
       }
       const row = rows[at]!;
@@ -174,17 +173,10 @@ export class PimDatapath implements DataPath {
 
   /** `ev` (and its command) as the engine hands over command `at` of `u`. */
   private event(ev: ColumnEvent, u: UnrolledStream, at: number, cycle: number, mode: number): ColumnEvent {
-    const cmd = ev.cmd as Command;
-    cmd.kind = u.kindName[at]!;
-    cmd.bank = u.bank[at]!;
-    cmd.row = u.row[at]!;
-    cmd.col = u.col[at]!;
-    cmd.data = u.data[at]!;
-    cmd.tag = u.tag[at]!;
-    cmd.follow = u.follow[at]!;
+    commandAt(u, at, ev.cmd as Command);
     ev.index = at;
     ev.cycle = cycle;
-    ev.mode = MODE_OF[mode]!;
+    ev.mode = MODE_BY_CODE[mode]!;
     return ev;
   }
 

@@ -6,7 +6,7 @@
 import type { Hardware } from '../hardware/types.js';
 import type { ChannelStats, ColumnEvent, DataPath, Mode, TraceEvent } from './channel-api.js';
 import { BankStore } from './bank-store.js';
-import { runChannel, unrollStream, type UnrolledStream } from './channel.js';
+import { commandAt, MODE_BY_CODE, modeCode, runChannel, unrollStream, type UnrolledStream } from './channel.js';
 import { RESERVED_ROW_BIT } from './modes.js';
 import { PimDatapath } from './pim-datapath.js';
 import type { Command, PchStream } from './stream.js';
@@ -80,8 +80,6 @@ export function runSystem(streams: PchStream | (PchStream | undefined)[], stores
   return { cycles: Math.max(0, ...perPch.map((s) => s.cycles)), perPch, commands, triggers, readbacks };
 }
 
-const MODES: Mode[] = ['SB', 'AB', 'AB-PIM'];
-const modeCode = (m: Mode): number => (m === 'SB' ? 0 : m === 'AB' ? 1 : 2);
 
 /**
  * Passes what the channel engine hands a data path on to `inner`, and keeps
@@ -128,19 +126,13 @@ class EventLog implements DataPath {
       const at = this.index[i]!;
       if (at < 0) {
         const m = this.mode[i]!;
-        path.modeChanged?.(MODES[(m / 3) | 0]!, MODES[m % 3]!, this.cycle[i]!);
+        path.modeChanged?.(MODE_BY_CODE[(m / 3) | 0]!, MODE_BY_CODE[m % 3]!, this.cycle[i]!);
         continue;
       }
-      cmd.kind = u.kindName[at]!;
-      cmd.bank = u.bank[at]!;
-      cmd.row = u.row[at]!;
-      cmd.col = u.col[at]!;
-      cmd.data = u.data[at]!;
-      cmd.tag = u.tag[at]!;
-      cmd.follow = u.follow[at]!;
+      commandAt(u, at, cmd);
       ev.index = at;
       ev.cycle = this.cycle[i]!;
-      ev.mode = MODES[this.mode[i]!]!;
+      ev.mode = MODE_BY_CODE[this.mode[i]!]!;
       path.column(ev);
     }
   }

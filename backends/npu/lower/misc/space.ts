@@ -15,6 +15,7 @@
 
 import { DTYPE_BYTES, type NpuDtype, type View } from '../../instr.js';
 import type { DramTensor } from '../types.js';
+import { sizeOf, stridesOf } from '../../../../ir/tensor.js';
 
 /** An operand of a space: DRAM byte address of index 0, element strides per dim of the space. */
 export interface Operand {
@@ -35,17 +36,10 @@ export function whole(t: DramTensor, shape: readonly number[] = t.shape): Operan
   return { addr: t.addr, dtype: t.dtype, strides: contiguous(shape) };
 }
 
-export function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
+/** Row-major strides in elements (the IR's stridesOf, under the name the lowerings read best). */
+export const contiguous = stridesOf;
 
-export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+export { sizeOf };
 
 /** Step 1 of the header. keepLast: the last dim is a row (never dropped nor merged). */
 export function collapse(shape: readonly number[], ops: readonly Operand[], keepLast: boolean): { shape: number[]; strides: number[][] } {
